@@ -1,0 +1,142 @@
+"""The one place that builds an engine from a URL, the schema check, and the unit of work."""
+
+from __future__ import annotations
+
+import os
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Iterator
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import Engine, create_engine, event
+from sqlalchemy.exc import OperationalError, SQLAlchemyError
+from sqlalchemy.orm import Session, sessionmaker
+
+from .errors import FupinError
+
+DEFAULT_URL = "sqlite:///fupin.db"
+MIGRATIONS = Path(__file__).resolve().parent / "migrations"
+_WRITE = "fupin_write"
+
+
+def database_url(explicit: str | None = None) -> str:
+    """--db beats FUPIN_DB beats the SQLite file in the current folder."""
+    return explicit or os.environ.get("FUPIN_DB") or DEFAULT_URL
+
+
+def make_engine(url: str) -> Engine:
+    """Engine for `url`; SQLite gets WAL, busy_timeout, foreign keys and BEGIN IMMEDIATE writes."""
+    if url.startswith("postgresql://"):
+        url = "postgresql+psycopg://" + url[len("postgresql://"):]
+    try:
+        engine = create_engine(url)
+    except (SQLAlchemyError, ImportError, ValueError) as exc:
+        raise FupinError(f"cannot use database URL '{url}': {exc}") from None
+    if engine.dialect.name == "sqlite":
+        _configure_sqlite(engine)
+    return engine
+
+
+def _configure_sqlite(engine: Engine) -> None:
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):
+        # Let SQLAlchemy's begin event below issue BEGIN itself (pysqlite's own is deferred).
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=10000")
+        if engine.url.database not in (None, "", ":memory:"):
+            cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        # A deferred transaction that reads then writes fails at once when another writer holds
+        # the lock; taking the write lock up front makes it wait (busy_timeout) instead.
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if conn.get_execution_options().get(_WRITE) else "BEGIN")
+
+
+def alembic_config(engine: Engine) -> Config:
+    cfg = Config()
+    cfg.set_main_option("script_location", str(MIGRATIONS))
+    cfg.attributes["engine"] = engine
+    return cfg
+
+
+def _revisions(engine: Engine) -> tuple[str | None, str]:
+    head = ScriptDirectory.from_config(alembic_config(engine)).get_current_head()
+    with engine.connect() as conn:
+        current = MigrationContext.configure(conn).get_current_revision()
+    return current, head
+
+
+def upgrade(engine: Engine) -> tuple[str | None, str]:
+    """Migrate to the newest schema; returns (revision before, revision after)."""
+    try:
+        before, head = _revisions(engine)
+        if before != head:
+            command.upgrade(alembic_config(engine), "head")
+    except OperationalError as exc:
+        raise FupinError(f"cannot reach the database {engine.url.render_as_string()}: {exc.orig}") from None
+    return before, head
+
+
+def ensure_schema(engine: Engine) -> None:
+    """A new database gets its schema; an old one must be migrated on purpose."""
+    try:
+        current, head = _revisions(engine)
+    except OperationalError as exc:
+        raise FupinError(f"cannot open the database {engine.url.render_as_string()}: {exc.orig}") from None
+    if current == head:
+        return
+    if current is None:
+        with engine.connect() as conn:
+            has_tables = bool(engine.dialect.get_table_names(conn))
+        if has_tables:
+            raise FupinError(
+                f"{engine.url.render_as_string()} holds tables that are not a fupin database; "
+                "use another --db"
+            )
+        command.upgrade(alembic_config(engine), "head")
+        return
+    script = ScriptDirectory.from_config(alembic_config(engine))
+    if script.get_revision(current) is None:
+        raise FupinError(
+            f"the database is at schema revision {current}, which this fupin does not know: "
+            "it was written by a newer fupin; upgrade fupin"
+        )
+    raise FupinError(
+        f"the database schema is at revision {current}, this fupin needs {head}: "
+        "run `fupin db upgrade` (back the database up first)"
+    )
+
+
+class UnitOfWork:
+    """A session that rolls back unless `commit()` is called inside the block."""
+
+    def __init__(self, engine: Engine, write: bool = False):
+        bind = engine.execution_options(**{_WRITE: True}) if write else engine
+        self._factory = sessionmaker(bind=bind, expire_on_commit=False)
+        self.session: Session | None = None
+
+    def __enter__(self) -> "UnitOfWork":
+        self.session = self._factory()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        assert self.session is not None
+        self.session.rollback()
+        self.session.close()
+
+    def commit(self) -> None:
+        assert self.session is not None
+        self.session.commit()
+
+
+@contextmanager
+def unit_of_work(engine: Engine, write: bool = False) -> Iterator[UnitOfWork]:
+    with UnitOfWork(engine, write=write) as uow:
+        yield uow

@@ -1,0 +1,379 @@
+"""The purchase ledger: log, import, void, month close and reopen. Nothing is ever deleted."""
+
+from __future__ import annotations
+
+import datetime as dt
+import difflib
+import hashlib
+from dataclasses import dataclass, field
+from decimal import Decimal
+from pathlib import Path
+from typing import Iterable
+
+from sqlalchemy import insert, select, tuple_
+from sqlalchemy.orm import Session, aliased
+
+from . import audit
+from .errors import FupinError, InputFileError, RowProblem
+from .masterdata import check_master_row, packaging_weights
+from .models import Canteen, Category, ImportBatch, MonthClose, PackagingWeight, Purchase, Supplier, utcnow
+from .tables import Field, Row, read_table
+from .units import CANONICAL_UNITS, KG_PER_UNIT, normalise_unit, to_mg
+from .values import (
+    clean_text,
+    fen_to_yuan,
+    is_blank,
+    month_bounds,
+    month_label,
+    parse_date,
+    parse_decimal,
+    parse_money_fen,
+    parse_month,
+    parse_positive_decimal,
+)
+
+PURCHASE_FIELDS = [
+    Field("date", ("日期", "采购日期")),
+    Field("canteen", ("食堂", "食堂代码")),
+    Field("supplier", ("供应商", "供应商代码")),
+    Field("category", ("品类", "类别")),
+    Field("product", ("品名", "产品", "商品")),
+    Field("quantity", ("数量",)),
+    Field("unit", ("单位",)),
+    Field("amount", ("金额", "金额(元)", "金额（元）")),
+    Field("ref", ("单号", "发票号", "订单号")),
+    Field("line", ("行号",), required=False),
+    Field("note", ("备注",), required=False),
+]
+# Fields compared when the same (supplier, ref, line) arrives again.
+_SAME_LINE = ("purchase_date", "canteen_id", "category_id", "product", "qty_mg", "amount_fen")
+_KEY_CHUNK = 400
+
+
+@dataclass
+class ImportResult:
+    added: list[dict] = field(default_factory=list)
+    already_present: list[tuple[int | None, int]] = field(default_factory=list)  # (row, entry id)
+    batch_id: int | None = None
+    ids: list[int] = field(default_factory=list)
+
+    @property
+    def added_kg(self) -> Decimal:
+        return sum((Decimal(a["qty_mg"]) for a in self.added), Decimal(0)) / 1_000_000
+
+    @property
+    def added_yuan(self) -> Decimal:
+        return fen_to_yuan(sum(a["amount_fen"] for a in self.added))
+
+
+class _Directory:
+    """Canteens, suppliers and categories found by code or by an unambiguous name."""
+
+    def __init__(self, session: Session, model: type, what: str, listing: str):
+        self.what, self.listing = what, listing
+        self.by_code = {o.code: o for o in session.scalars(select(model))}
+        self.by_name: dict[str, list] = {}
+        for o in self.by_code.values():
+            self.by_name.setdefault(o.name, []).append(o)
+
+    def find(self, text: str):
+        if text in self.by_code:
+            return self.by_code[text]
+        named = self.by_name.get(text, [])
+        if len(named) == 1:
+            return named[0]
+        if len(named) > 1:
+            codes = ", ".join(o.code for o in named)
+            raise ValueError(f"{self.what} name '{text}' is shared by {codes}: use the code")
+        if not text:
+            raise ValueError(f"is empty: enter the {self.what} code")
+        near = difflib.get_close_matches(text, list(self.by_code) + list(self.by_name), n=3, cutoff=0.6)
+        hint = f" (did you mean {', '.join(near)}?)" if near else ""
+        raise ValueError(f"unknown {self.what} '{text}'{hint}: see `{self.listing}`")
+
+
+class _LineParser:
+    """Turns raw purchase rows into ledger values, collecting every problem."""
+
+    def __init__(self, session: Session, today: dt.date):
+        self.today = today
+        self.canteens = _Directory(session, Canteen, "canteen", "fupin procure list canteens")
+        self.suppliers = _Directory(session, Supplier, "supplier", "fupin procure list suppliers")
+        self.categories = _Directory(session, Category, "category", "fupin procure list categories")
+        self.packaging = packaging_weights(session)
+        self.closed = set(session.scalars(select(MonthClose.month).where(MonthClose.closed)))
+        self._dates: dict[object, dt.date] = {}
+
+    def _date(self, raw: object) -> dt.date:
+        key = raw if isinstance(raw, (str, int, float, dt.date)) else str(raw)
+        day = self._dates.get(key)
+        if day is None:
+            day = self._dates[key] = parse_date(raw)
+        return day
+
+    def parse(self, row: Row) -> tuple[dict | None, list[RowProblem]]:
+        problems: list[RowProblem] = []
+        v = row.values
+        out: dict = {}
+
+        def cell(name, fn):
+            try:
+                return fn(v.get(name))
+            except ValueError as exc:
+                problems.append(RowProblem(row.number, row.columns.get(name, name), str(exc)))
+                return None
+
+        day = cell("date", self._date)
+        if day is not None:
+            if day > self.today:
+                problems.append(RowProblem(row.number, row.columns["date"], f"{day} is in the future"))
+            elif month_label(day) in self.closed:
+                problems.append(RowProblem(row.number, row.columns["date"],
+                                           f"month {month_label(day)} is closed: ask for it to be reopened "
+                                           f"(fupin procure reopen --month {month_label(day)} --reason ...)"))
+        canteen = cell("canteen", lambda x: self.canteens.find(clean_text(x)))
+        supplier = cell("supplier", lambda x: self.suppliers.find(clean_text(x)))
+        category = cell("category", lambda x: self.categories.find(clean_text(x)))
+        product = cell("product", _required("product name (品名)"))
+        quantity = cell("quantity", parse_positive_decimal)
+        unit = cell("unit", _required(f"unit ({CANONICAL_UNITS})"))
+        amount = cell("amount", parse_money_fen)
+        ref = cell("ref", _required("invoice or mall order number (单号)"))
+        line = cell("line", _line_number)
+        if unit is not None and product is not None and quantity is not None:
+            kg_per_unit = KG_PER_UNIT.get(normalise_unit(unit)) or self.packaging.get((product, normalise_unit(unit)))
+            if kg_per_unit is None:
+                problems.append(RowProblem(row.number, row.columns["unit"],
+                                           f"unknown unit '{unit}' for '{product}': use {CANONICAL_UNITS}, or define "
+                                           f"its weight: fupin procure unit-weight '{product}' '{unit}' KG"))
+            else:
+                try:
+                    out["qty_mg"] = to_mg(quantity, kg_per_unit)
+                except ValueError as exc:
+                    problems.append(RowProblem(row.number, row.columns["quantity"], f"'{quantity}' {exc}"))
+        if problems:
+            return None, problems
+        note = clean_text(v.get("note")) or None
+        is_pa = supplier.eligible_on(day)
+        out.update(
+            purchase_date=day, canteen_id=canteen.id, supplier_id=supplier.id, category_id=category.id,
+            product=product, quantity=str(quantity), unit=unit, amount_fen=amount, ref=ref, line=line,
+            is_pa=is_pa, pa_source=supplier.eligibility if is_pa else "none",
+            pa_certificate=supplier.certificate if is_pa else None, note=note,
+        )
+        return out, []
+
+
+def _required(what: str):
+    def parse(value: object) -> str:
+        text = clean_text(value)
+        if not text:
+            raise ValueError(f"is empty: enter the {what}")
+        return text
+    return parse
+
+
+def _line_number(value: object) -> int:
+    if is_blank(value):
+        return 1
+    number = parse_decimal(value)
+    if number != number.to_integral_value() or number < 1:
+        raise ValueError(f"'{clean_text(value)}' is not a line number (1, 2, 3 ...)")
+    return int(number)
+
+
+def _live_entries(session: Session, keys: set[tuple[int, str, int]]) -> dict[tuple, list[Purchase]]:
+    """Entries under each (supplier, ref, line), with whether each one was voided."""
+    found: dict[tuple, list] = {}
+    reversal = aliased(Purchase)
+    pairs = sorted({(s, r) for s, r, _ in keys})
+    for i in range(0, len(pairs), _KEY_CHUNK):
+        chunk = pairs[i:i + _KEY_CHUNK]
+        q = (select(Purchase, reversal.id)
+             .outerjoin(reversal, reversal.reverses_id == Purchase.id)
+             .where(Purchase.key_seq.is_not(None), tuple_(Purchase.supplier_id, Purchase.ref).in_(chunk)))
+        for p, reversed_by in session.execute(q):
+            found.setdefault((p.supplier_id, p.ref, p.line), []).append((p, reversed_by))
+    return found
+
+
+def _prepare(session: Session, rows: Iterable[Row], source: str, today: dt.date,
+             many_lines_hint: bool) -> tuple[ImportResult, list[dict]]:
+    parser = _LineParser(session, today)
+    problems: list[RowProblem] = []
+    lines: list[tuple[Row, dict]] = []
+    first_row: dict[tuple, int | None] = {}
+    for row in rows:
+        values, row_problems = parser.parse(row)
+        problems += row_problems
+        if values is None:
+            continue
+        key = (values["supplier_id"], values["ref"], values["line"])
+        if key in first_row:
+            hint = "" if many_lines_hint else " (if the invoice has several lines, add a 'line' (行号) column numbering them)"
+            problems.append(RowProblem(row.number, row.columns["ref"],
+                                       f"ref '{values['ref']}' line {values['line']} of this supplier is also on row "
+                                       f"{first_row[key]}{hint}"))
+            continue
+        first_row[key] = row.number
+        lines.append((row, values))
+    existing = _live_entries(session, set(first_row)) if lines else {}
+    result = ImportResult()
+    to_add: list[dict] = []
+    for row, values in lines:
+        key = (values["supplier_id"], values["ref"], values["line"])
+        entries = existing.get(key, [])
+        live = [p for p, reversed_by in entries if reversed_by is None]
+        if live:
+            p = live[0]
+            diff = [f for f in _SAME_LINE if getattr(p, f) != values[f]]
+            if not diff:
+                result.already_present.append((row.number, p.id))
+                continue
+            problems.append(RowProblem(row.number, row.columns["ref"],
+                                       f"ref '{values['ref']}' line {values['line']} is already entry #{p.id} with "
+                                       f"different {', '.join(diff)}; to correct it, void #{p.id} "
+                                       f"(fupin procure void {p.id} --reason ...) and enter the line again"))
+            continue
+        values["key_seq"] = len(entries) + 1
+        to_add.append(values)
+    if problems:
+        raise InputFileError(source, sorted(problems, key=lambda p: (p.row or 0)))
+    result.added = to_add
+    return result, to_add
+
+
+def _insert(session: Session, lines: list[dict], actor: str, batch_id: int | None) -> list[int]:
+    now = utcnow()
+    for values in lines:
+        values.update(created_by=actor, created_at=now, batch_id=batch_id, reverses_id=None)
+    if not lines:
+        return []
+    ids = list(session.scalars(insert(Purchase).returning(Purchase.id, sort_by_parameter_order=True), lines))
+    return ids
+
+
+def import_purchases(session: Session, path: Path | str, actor: str, dry_run: bool = False,
+                     today: dt.date | None = None) -> ImportResult:
+    """All-or-nothing, idempotent import of a CSV/XLSX purchase file."""
+    path = Path(path)
+    raw = read_table(path, PURCHASE_FIELDS)
+    if not raw:
+        raise FupinError(f"{path}: no purchase lines under the header: nothing to import")
+    has_line_column = "line" in raw[0].columns
+    result, to_add = _prepare(session, raw, str(path), today or dt.date.today(), has_line_column)
+    if dry_run or not to_add:
+        return result
+    digest = hashlib.sha256(path.read_bytes()).hexdigest()
+    batch = ImportBatch(file_name=path.name, file_sha256=digest, lines_added=len(to_add), imported_by=actor)
+    session.add(batch)
+    session.flush()
+    result.batch_id = batch.id
+    result.ids = _insert(session, to_add, actor, batch.id)
+    audit.record(session, actor, "import", "import_batch", batch.id,
+                 {"file": path.name, "sha256": digest, "lines_added": len(to_add),
+                  "already_present": len(result.already_present),
+                  "first_id": min(result.ids), "last_id": max(result.ids)})
+    return result
+
+
+def log_purchase(session: Session, actor: str, today: dt.date | None = None, **fields: object) -> ImportResult:
+    """One purchase from the command line; the same checks as an import."""
+    columns = {name: f"--{name}" for name in fields}
+    row = Row(number=None, values=dict(fields), columns=columns)
+    result, to_add = _prepare(session, [row], "fupin procure log", today or dt.date.today(), True)
+    if to_add:
+        result.ids = _insert(session, to_add, actor, None)
+        audit.record(session, actor, "log", "purchase", result.ids[0],
+                     {k: v for k, v in to_add[0].items() if k not in ("created_at",)})
+    return result
+
+
+def _require_open(session: Session, day: dt.date) -> None:
+    label = month_label(day)
+    if session.scalar(select(MonthClose.closed).where(MonthClose.month == label)):
+        raise FupinError(f"month {label} is closed: reopen it first (fupin procure reopen --month {label} --reason ...)")
+
+
+def void_entry(session: Session, entry_id: int, reason: str, actor: str) -> Purchase:
+    """Record a reversing entry for `entry_id`; the original stays in the ledger."""
+    if not reason or not reason.strip():
+        raise FupinError("a void needs a reason: --reason '...'")
+    original = session.get(Purchase, entry_id)
+    if original is None:
+        raise FupinError(f"no ledger entry #{entry_id}: see `fupin procure entries --month YYYY-MM`")
+    if original.reverses_id is not None:
+        raise FupinError(f"entry #{entry_id} is itself the void of #{original.reverses_id}; "
+                         "enter the line again instead")
+    already = session.scalar(select(Purchase.id).where(Purchase.reverses_id == entry_id))
+    if already is not None:
+        raise FupinError(f"entry #{entry_id} was already voided by entry #{already}")
+    _require_open(session, original.purchase_date)
+    reversal = Purchase(
+        purchase_date=original.purchase_date, canteen_id=original.canteen_id, supplier_id=original.supplier_id,
+        category_id=original.category_id, product=original.product, quantity=f"-{original.quantity}",
+        unit=original.unit, qty_mg=-original.qty_mg, amount_fen=-original.amount_fen, ref=original.ref,
+        line=original.line, key_seq=None, is_pa=original.is_pa, pa_source=original.pa_source,
+        pa_certificate=original.pa_certificate, reverses_id=original.id, note=reason.strip(), created_by=actor,
+    )
+    session.add(reversal)
+    session.flush()
+    audit.record(session, actor, "void", "purchase", entry_id, {"reversal_id": reversal.id}, reason.strip())
+    return reversal
+
+
+def close_month(session: Session, month: str, actor: str) -> None:
+    label = month_label(parse_month(month))
+    state = session.get(MonthClose, label)
+    if state is not None and state.closed:
+        raise FupinError(f"month {label} is already closed (by {state.changed_by} at {state.changed_at:%Y-%m-%d %H:%M})")
+    if state is None:
+        session.add(MonthClose(month=label, closed=True, changed_by=actor))
+    else:
+        state.closed, state.changed_by, state.changed_at = True, actor, utcnow()
+    audit.record(session, actor, "close", "month", label)
+
+
+def reopen_month(session: Session, month: str, reason: str, actor: str) -> None:
+    label = month_label(parse_month(month))
+    if not reason or not reason.strip():
+        raise FupinError("reopening a month needs a reason: --reason '...'")
+    state = session.get(MonthClose, label)
+    if state is None or not state.closed:
+        raise FupinError(f"month {label} is not closed")
+    state.closed, state.changed_by, state.changed_at = False, actor, utcnow()
+    audit.record(session, actor, "reopen", "month", label, reason=reason.strip())
+
+
+def entries(session: Session, month: str, canteen: str | None = None) -> list[Purchase]:
+    """The ledger lines of a month, voids included, in entry order."""
+    start, end = month_bounds(parse_month(month))
+    q = (select(Purchase).where(Purchase.purchase_date >= start, Purchase.purchase_date < end)
+         .order_by(Purchase.id))
+    if canteen:
+        found = session.scalar(select(Canteen).where(Canteen.code == canteen))
+        if found is None:
+            raise FupinError(f"unknown canteen '{canteen}': see `fupin procure list canteens`")
+        q = q.where(Purchase.canteen_id == found.id)
+    return list(session.scalars(q))
+
+
+def set_unit_weight(session: Session, product: str, unit: str, kg: str, actor: str) -> None:
+    """Define (or change) how many kg one packaging unit of a product weighs."""
+    try:
+        weight = parse_positive_decimal(kg)
+    except ValueError as exc:
+        raise FupinError(f"--kg {exc}") from None
+    values = {"product": clean_text(product), "unit": clean_text(unit), "kg_per_unit": weight}
+    problems = check_master_row("packaging", Row(None, values, {"unit": "UNIT"}), values)
+    if problems or not values["product"]:
+        raise FupinError(str(problems[0]) if problems else "the product name is empty")
+    obj = session.scalar(select(PackagingWeight).where(PackagingWeight.product == values["product"],
+                                                       PackagingWeight.unit == values["unit"]))
+    old = obj.kg_per_unit if obj else None
+    if obj is None:
+        session.add(PackagingWeight(**values))
+    else:
+        obj.kg_per_unit = values["kg_per_unit"]
+    audit.record(session, actor, "add" if old is None else "update", "packaging",
+                 f"{values['product']}/{values['unit']}", {"old": old, "new": values["kg_per_unit"]})

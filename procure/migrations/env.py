@@ -1,0 +1,32 @@
+"""Alembic environment: fupin passes its own engine (procure.db.alembic_config)."""
+
+from alembic import context
+from sqlalchemy import create_engine
+
+from procure.models import Base
+
+config = context.config
+target_metadata = Base.metadata
+
+
+def run_migrations_online() -> None:
+    engine = config.attributes.get("engine")
+    if engine is None:  # the `alembic` command line, for writing new revisions
+        from procure.db import database_url, make_engine
+
+        engine = make_engine(config.get_main_option("sqlalchemy.url") or database_url())
+    with engine.connect() as connection:
+        context.configure(
+            connection=connection,
+            target_metadata=target_metadata,
+            render_as_batch=True,  # SQLite cannot ALTER most things; batch mode copies the table
+            compare_type=True,
+        )
+        with context.begin_transaction():
+            context.run_migrations()
+    connection.close()
+
+
+if context.is_offline_mode():
+    raise SystemExit("fupin migrations run online only: use `fupin db upgrade`")
+run_migrations_online()

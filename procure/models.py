@@ -1,0 +1,184 @@
+"""Ledger tables. Mass in integer milligrams, money in integer fen: exact on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import datetime as dt
+from enum import StrEnum
+
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+
+
+class InstitutionKind(StrEnum):
+    UNIVERSITY = "university"
+    HIGHER_VOCATIONAL = "higher_vocational"
+    SECONDARY_VOCATIONAL = "secondary_vocational"
+
+
+class Operator(StrEnum):
+    SELF = "self"
+    CONTRACTOR = "contractor"
+
+
+class Eligibility(StrEnum):
+    CERTIFIED = "certified"  # 扶贫产品认定, with a certificate
+    MALL = "mall"  # 海南爱心扶贫网
+    VILLAGE = "village"  # 定点帮扶村
+    NONE = "none"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(microsecond=0)
+
+
+class Institution(Base):
+    __tablename__ = "institutions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    canteens: Mapped[list["Canteen"]] = relationship(back_populates="institution")
+
+
+class Canteen(Base):
+    __tablename__ = "canteens"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    institution_id: Mapped[int] = mapped_column(ForeignKey("institutions.id"))
+    name: Mapped[str] = mapped_column(String(200))
+    operator: Mapped[str] = mapped_column(String(16), default=Operator.SELF.value)
+    contractor: Mapped[str | None] = mapped_column(String(200))
+    institution: Mapped[Institution] = relationship(back_populates="canteens")
+
+
+class Supplier(Base):
+    __tablename__ = "suppliers"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    eligibility: Mapped[str] = mapped_column(String(16))
+    certificate: Mapped[str | None] = mapped_column(String(64))
+    county: Mapped[str | None] = mapped_column(String(64))
+    valid_from: Mapped[dt.date | None] = mapped_column(Date)
+    valid_to: Mapped[dt.date | None] = mapped_column(Date)
+
+    def eligible_on(self, day: dt.date) -> bool:
+        """Poverty-alleviation source on `day` (bounds inclusive, an empty bound is open)."""
+        return (
+            self.eligibility != Eligibility.NONE.value
+            and (self.valid_from is None or self.valid_from <= day)
+            and (self.valid_to is None or day <= self.valid_to)
+        )
+
+
+class Category(Base):
+    __tablename__ = "categories"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    counts_toward_quota: Mapped[bool] = mapped_column(Boolean)
+
+
+class PackagingWeight(Base):
+    """Weight of one 箱/袋/件 of a product, defined by the user."""
+
+    __tablename__ = "packaging_weights"
+    __table_args__ = (UniqueConstraint("product", "unit"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    product: Mapped[str] = mapped_column(String(200))
+    unit: Mapped[str] = mapped_column(String(16))
+    kg_per_unit: Mapped[str] = mapped_column(String(32))  # exact decimal text
+
+
+class ImportBatch(Base):
+    __tablename__ = "import_batches"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    file_name: Mapped[str] = mapped_column(String(500))
+    file_sha256: Mapped[str] = mapped_column(String(64))
+    lines_added: Mapped[int] = mapped_column(Integer)
+    imported_by: Mapped[str] = mapped_column(String(100))
+    imported_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Purchase(Base):
+    """One ledger entry. A void is a second entry with negated figures that `reverses` the first."""
+
+    __tablename__ = "purchases"
+    __table_args__ = (
+        UniqueConstraint("supplier_id", "ref", "line", "key_seq"),
+        Index("ix_purchases_date_canteen", "purchase_date", "canteen_id"),
+        CheckConstraint("(reverses_id IS NULL) = (key_seq IS NOT NULL)", name="entry_kind"),
+    )
+    id: Mapped[int] = mapped_column(primary_key=True)
+    purchase_date: Mapped[dt.date] = mapped_column(Date)
+    canteen_id: Mapped[int] = mapped_column(ForeignKey("canteens.id"))
+    supplier_id: Mapped[int] = mapped_column(ForeignKey("suppliers.id"))
+    category_id: Mapped[int] = mapped_column(ForeignKey("categories.id"))
+    product: Mapped[str] = mapped_column(String(200))
+    quantity: Mapped[str] = mapped_column(String(40))  # as entered, exact decimal text
+    unit: Mapped[str] = mapped_column(String(16))  # as entered
+    qty_mg: Mapped[int] = mapped_column(BigInteger)
+    amount_fen: Mapped[int] = mapped_column(BigInteger)
+    ref: Mapped[str] = mapped_column(String(100))
+    line: Mapped[int] = mapped_column(Integer, default=1)
+    # n-th live entry under (supplier, ref, line): a voided line can be entered again, corrected.
+    key_seq: Mapped[int | None] = mapped_column(Integer)
+    # Eligibility as judged on the purchase date when it was entered: later certificate
+    # changes do not rewrite past months.
+    is_pa: Mapped[bool] = mapped_column(Boolean)
+    pa_source: Mapped[str] = mapped_column(String(16))
+    pa_certificate: Mapped[str | None] = mapped_column(String(64))
+    reverses_id: Mapped[int | None] = mapped_column(ForeignKey("purchases.id"), unique=True)
+    batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+    note: Mapped[str | None] = mapped_column(String(500))
+    created_by: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+    canteen: Mapped[Canteen] = relationship()
+    supplier: Mapped[Supplier] = relationship()
+    category: Mapped[Category] = relationship()
+
+
+class MonthClose(Base):
+    __tablename__ = "month_closes"
+    month: Mapped[str] = mapped_column(String(7), primary_key=True)  # YYYY-MM
+    closed: Mapped[bool] = mapped_column(Boolean)
+    changed_by: Mapped[str] = mapped_column(String(100))
+    changed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class AuditEvent(Base):
+    __tablename__ = "audit_events"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    actor: Mapped[str] = mapped_column(String(100))
+    action: Mapped[str] = mapped_column(String(40))
+    entity: Mapped[str] = mapped_column(String(40))
+    entity_key: Mapped[str] = mapped_column(String(100))
+    detail: Mapped[str] = mapped_column(Text, default="{}")  # JSON
+    reason: Mapped[str | None] = mapped_column(Text)

@@ -1,0 +1,205 @@
+"""Monthly quota compliance, aggregated in the database, decided on exact values.
+
+Sums come from one GROUP BY over the month's ledger (integer mg and fen); shares, shortfalls and
+the status are exact fractions of those sums, rounded half up only for display.
+"""
+
+from __future__ import annotations
+
+import calendar
+import datetime as dt
+from dataclasses import dataclass, field
+from decimal import Decimal
+from enum import StrEnum
+from fractions import Fraction
+
+from sqlalchemy import case, func, select
+from sqlalchemy.orm import Session
+
+from .errors import FupinError
+from .models import Canteen, Category, Institution, Purchase
+from .rules import Basis, QuotaRule, Scope
+from .values import month_bounds, month_label, parse_month
+
+
+class Status(StrEnum):
+    COMPLIANT = "compliant"
+    SHORT = "short"
+    NO_PURCHASES = "no_purchases"
+
+
+def round_half_up(value: Fraction, places: int) -> Decimal:
+    """Exact half-up rounding of a fraction (negative values round away from zero)."""
+    scaled = abs(value) * 10**places
+    whole = int(scaled + Fraction(1, 2))
+    out = Decimal(whole).scaleb(-places)
+    return -out if value < 0 else out
+
+
+@dataclass(frozen=True)
+class Tally:
+    """Exact sums: mass in mg, money in fen."""
+
+    total_mg: int = 0
+    pa_mg: int = 0
+    total_fen: int = 0
+    pa_fen: int = 0
+
+    def __add__(self, other: "Tally") -> "Tally":
+        return Tally(self.total_mg + other.total_mg, self.pa_mg + other.pa_mg,
+                     self.total_fen + other.total_fen, self.pa_fen + other.pa_fen)
+
+    @property
+    def share_qty(self) -> Fraction | None:
+        return Fraction(self.pa_mg, self.total_mg) if self.total_mg else None
+
+    @property
+    def share_amount(self) -> Fraction | None:
+        return Fraction(self.pa_fen, self.total_fen) if self.total_fen else None
+
+    def shortfall_mg(self, threshold: Decimal) -> Fraction:
+        return max(Fraction(0), Fraction(threshold) * self.total_mg - self.pa_mg)
+
+    def shortfall_fen(self, threshold: Decimal) -> Fraction:
+        return max(Fraction(0), Fraction(threshold) * self.total_fen - self.pa_fen)
+
+    def meets(self, rule: QuotaRule) -> bool:
+        if rule.basis == Basis.AMOUNT:
+            return self.pa_fen >= Fraction(rule.threshold) * self.total_fen
+        return self.pa_mg >= Fraction(rule.threshold) * self.total_mg
+
+
+def status_of(counting: list["Tally"], rule: QuotaRule) -> Status:
+    """Pooled: the month's counting categories together; per category: each one on its own."""
+    pooled = sum(counting, Tally())
+    if pooled.total_mg == 0 and pooled.total_fen == 0:
+        return Status.NO_PURCHASES
+    parts = counting if rule.scope == Scope.PER_CATEGORY else [pooled]
+    ok = all(t.meets(rule) for t in parts if t.total_mg or t.total_fen)
+    return Status.COMPLIANT if ok else Status.SHORT
+
+
+@dataclass
+class CategoryLine:
+    code: str
+    name: str
+    counts_toward_quota: bool
+    tally: Tally
+
+
+@dataclass
+class Projection:
+    """Where the month ends if buying goes on at the pace so far."""
+
+    days_elapsed: int
+    days_in_month: int
+    projected_total_mg: Fraction
+    projected_pa_mg: Fraction
+    pa_mg_still_needed: Fraction
+
+
+@dataclass
+class CanteenCompliance:
+    institution: str
+    institution_name: str
+    canteen: str
+    canteen_name: str
+    month: str
+    threshold: Decimal
+    tally: Tally
+    status: Status
+    shortfall_mg: Fraction
+    shortfall_fen: Fraction
+    categories: list[CategoryLine] = field(default_factory=list)
+    projection: Projection | None = None
+
+
+@dataclass
+class Rollup:
+    code: str
+    name: str
+    tally: Tally
+    shortfall_mg: Fraction
+    shortfall_fen: Fraction
+    canteens: int
+    compliant: int
+    short: int
+    no_purchases: int
+
+
+@dataclass
+class MonthCompliance:
+    month: str
+    rule: QuotaRule
+    canteens: list[CanteenCompliance]
+    institutions: list[Rollup]
+    province: Rollup
+    as_of: dt.date
+
+
+def _sums(session: Session, start: dt.date, end: dt.date):
+    pa_mg = func.sum(case((Purchase.is_pa, Purchase.qty_mg), else_=0))
+    pa_fen = func.sum(case((Purchase.is_pa, Purchase.amount_fen), else_=0))
+    q = (select(Purchase.canteen_id, Purchase.category_id, func.sum(Purchase.qty_mg), pa_mg,
+                func.sum(Purchase.amount_fen), pa_fen)
+         .where(Purchase.purchase_date >= start, Purchase.purchase_date < end)
+         .group_by(Purchase.canteen_id, Purchase.category_id))
+    return {(c, k): Tally(int(t), int(p), int(a), int(pa)) for c, k, t, p, a, pa in session.execute(q)}
+
+
+def _shortfalls(counting: list[Tally], rule: QuotaRule) -> tuple[Fraction, Fraction]:
+    parts = counting if rule.scope == Scope.PER_CATEGORY else [sum(counting, Tally())]
+    return (sum((t.shortfall_mg(rule.threshold) for t in parts), Fraction(0)),
+            sum((t.shortfall_fen(rule.threshold) for t in parts), Fraction(0)))
+
+
+def _projection(tally: Tally, first: dt.date, today: dt.date, rule: QuotaRule) -> Projection | None:
+    if (today.year, today.month) != (first.year, first.month):
+        return None
+    days = calendar.monthrange(first.year, first.month)[1]
+    pace = Fraction(days, today.day)
+    total, pa = tally.total_mg * pace, tally.pa_mg * pace
+    needed = max(Fraction(0), Fraction(rule.threshold) * total - tally.pa_mg)
+    return Projection(today.day, days, total, pa, needed)
+
+
+def _rollup(code: str, name: str, rows: list[CanteenCompliance]) -> Rollup:
+    return Rollup(
+        code, name, sum((r.tally for r in rows), Tally()),
+        sum((r.shortfall_mg for r in rows), Fraction(0)), sum((r.shortfall_fen for r in rows), Fraction(0)),
+        len(rows), sum(r.status == Status.COMPLIANT for r in rows), sum(r.status == Status.SHORT for r in rows),
+        sum(r.status == Status.NO_PURCHASES for r in rows),
+    )
+
+
+def month_compliance(session: Session, month: str, rule: QuotaRule, institution: str | None = None,
+                     today: dt.date | None = None) -> MonthCompliance:
+    """Every canteen's compliance for `month` (YYYY-MM), with institution and province roll-ups."""
+    try:
+        first = parse_month(month)
+    except ValueError as exc:
+        raise FupinError(f"--month: {exc}") from None
+    today = today or dt.date.today()
+    start, end = month_bounds(first)
+    sums = _sums(session, start, end)
+    categories = list(session.scalars(select(Category).order_by(Category.code)))
+    q = select(Canteen, Institution).join(Institution).order_by(Institution.code, Canteen.code)
+    if institution:
+        if session.scalar(select(Institution.id).where(Institution.code == institution)) is None:
+            raise FupinError(f"unknown institution '{institution}': see `fupin procure list institutions`")
+        q = q.where(Institution.code == institution)
+    lines: list[CanteenCompliance] = []
+    for canteen, inst in session.execute(q):
+        cats = [CategoryLine(c.code, c.name, c.counts_toward_quota, sums[(canteen.id, c.id)])
+                for c in categories if (canteen.id, c.id) in sums]
+        counting = [c.tally for c in cats if c.counts_toward_quota]
+        tally = sum(counting, Tally())
+        short_mg, short_fen = _shortfalls(counting, rule)
+        lines.append(CanteenCompliance(
+            inst.code, inst.name, canteen.code, canteen.name, month_label(first), rule.threshold, tally,
+            status_of(counting, rule), short_mg, short_fen, cats, _projection(tally, first, today, rule)))
+    by_inst: dict[tuple[str, str], list[CanteenCompliance]] = {}
+    for line in lines:
+        by_inst.setdefault((line.institution, line.institution_name), []).append(line)
+    institutions = [_rollup(code, name, rows) for (code, name), rows in by_inst.items()]
+    return MonthCompliance(month_label(first), rule, lines, institutions, _rollup("province", "全省", lines), today)

@@ -1,0 +1,127 @@
+"""Reading CSV (UTF-8, UTF-8 with BOM, GBK/GB18030) and XLSX files into rows keyed by field.
+
+Every row keeps its spreadsheet row number (the header is row 1) and every field its column
+letter, so that problems can be reported where the user will look for them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import unicodedata
+import zipfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from openpyxl import load_workbook
+from openpyxl.utils import get_column_letter
+from openpyxl.utils.exceptions import InvalidFileException
+
+from .errors import FupinError, InputFileError, RowProblem
+from .values import is_blank
+
+
+@dataclass(frozen=True)
+class Field:
+    name: str
+    aliases: tuple[str, ...]
+    required: bool = True
+
+
+@dataclass
+class Row:
+    number: int
+    values: dict[str, object]
+    columns: dict[str, str]  # field -> "C (supplier)"
+
+
+def _header_key(text: object) -> str:
+    return unicodedata.normalize("NFKC", str(text or "")).strip().lower().replace(" ", "_")
+
+
+def decode_csv(data: bytes, path: str) -> str:
+    """UTF-8 (with or without BOM), else GB18030 (a superset of GBK and GB2312)."""
+    for encoding in ("utf-8-sig", "gb18030"):
+        try:
+            return data.decode(encoding)
+        except UnicodeDecodeError:
+            continue
+    raise FupinError(f"{path}: cannot read the text: save the file as CSV UTF-8 (or GBK) and try again")
+
+
+def _raw_rows(path: Path) -> list[list[object]]:
+    suffix = path.suffix.lower()
+    try:
+        data = path.read_bytes()
+    except FileNotFoundError:
+        raise FupinError(f"{path}: no such file") from None
+    except OSError as exc:
+        raise FupinError(f"{path}: cannot read: {exc.strerror}") from None
+    if suffix in (".xlsx", ".xlsm"):
+        try:
+            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+        except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError) as exc:
+            raise FupinError(f"{path}: not a readable .xlsx workbook ({exc}); save it again from Excel") from None
+        ws = wb.worksheets[0]
+        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+        wb.close()
+        return rows
+    if suffix in (".csv", ".txt"):
+        text = decode_csv(data, str(path))
+        try:
+            return [list(r) for r in csv.reader(io.StringIO(text, newline=""))]
+        except csv.Error as exc:
+            raise FupinError(f"{path}: not a valid CSV file: {exc}") from None
+    if suffix == ".xls":
+        raise FupinError(f"{path}: old .xls workbooks are not read; in Excel use Save As → .xlsx or CSV UTF-8")
+    raise FupinError(f"{path}: unknown file type '{suffix}': use .csv or .xlsx")
+
+
+def read_table(path: Path | str, fields: list[Field], optional_extra: tuple[str, ...] = ()) -> list[Row]:
+    """Rows of `path` keyed by field name; wrong or missing headers raise InputFileError."""
+    path = Path(path)
+    raw = _raw_rows(path)
+    while raw and all(is_blank(c) for c in raw[0]):
+        raw.pop(0)
+    if not raw:
+        raise FupinError(f"{path}: the file is empty: the first row must hold the column headers")
+    header, body = raw[0], raw[1:]
+    lookup: dict[str, str] = {}
+    for f in fields:
+        for alias in (f.name, *f.aliases):
+            lookup[_header_key(alias)] = f.name
+    problems: list[RowProblem] = []
+    index: dict[str, int] = {}
+    for i, title in enumerate(header):
+        if is_blank(title):
+            continue
+        col = get_column_letter(i + 1)
+        name = lookup.get(_header_key(title))
+        if name is None:
+            if _header_key(title) in optional_extra:
+                continue
+            expected = ", ".join(f.name for f in fields)
+            problems.append(RowProblem(1, f"{col} ({title})", f"unknown column; expected columns: {expected}"))
+        elif name in index:
+            problems.append(RowProblem(1, f"{col} ({title})", f"column '{name}' appears twice"))
+        else:
+            index[name] = i
+    for f in fields:
+        if f.required and f.name not in index:
+            aliases = "/".join(a for a in f.aliases if a)
+            problems.append(RowProblem(1, None, f"missing column '{f.name}'" + (f" ({aliases})" if aliases else "")))
+    if problems:
+        raise InputFileError(str(path), problems)
+    columns = {name: f"{get_column_letter(i + 1)} ({name})" for name, i in index.items()}
+    rows: list[Row] = []
+    for offset, cells in enumerate(body):
+        if all(is_blank(c) for c in cells):
+            continue
+        values = {name: (cells[i] if i < len(cells) else None) for name, i in index.items()}
+        for i, cell in enumerate(cells):
+            if (i >= len(header) or is_blank(header[i])) and not is_blank(cell):
+                problems.append(RowProblem(offset + 2, get_column_letter(i + 1), "a value in a column without a header"))
+        rows.append(Row(number=offset + 2, values=values, columns=columns))
+    if problems:
+        raise InputFileError(str(path), problems)
+    return rows

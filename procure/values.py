@@ -1,0 +1,164 @@
+"""Parsing the cells people type into purchase slips and spreadsheets.
+
+Each parser takes the raw cell (text from CSV, or a typed value from XLSX) and returns a clean
+value or raises ValueError with a reason written for the person who typed it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import unicodedata
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+
+# Excel's day 0 is 1899-12-30 (its 1900 leap-year bug makes this the correct epoch after Feb 1900).
+EXCEL_EPOCH = dt.date(1899, 12, 30)
+EXCEL_SERIAL_MIN = (dt.date(1990, 1, 1) - EXCEL_EPOCH).days
+EXCEL_SERIAL_MAX = (dt.date(2100, 1, 1) - EXCEL_EPOCH).days
+
+_DATE_PATTERNS = [
+    re.compile(r"^(\d{4})-(\d{1,2})-(\d{1,2})$"),
+    re.compile(r"^(\d{4})/(\d{1,2})/(\d{1,2})$"),
+    re.compile(r"^(\d{4})\.(\d{1,2})\.(\d{1,2})$"),
+    re.compile(r"^(\d{4})年(\d{1,2})月(\d{1,2})日?$"),
+    re.compile(r"^(\d{4})(\d{2})(\d{2})$"),
+]
+_MONTH = re.compile(r"^(\d{4})-(\d{2})$")
+_NUMBER = re.compile(r"^[+-]?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?$")
+_TRUE = {"yes", "y", "true", "t", "1", "是", "对", "√"}
+_FALSE = {"no", "n", "false", "f", "0", "否", "不", "×"}
+
+
+def clean_text(value: object) -> str:
+    """Cell as text: full-width forms folded (NFKC), surrounding space removed."""
+    if value is None:
+        return ""
+    if isinstance(value, float) and value.is_integer():
+        value = int(value)
+    return unicodedata.normalize("NFKC", str(value)).strip()
+
+
+def is_blank(value: object) -> bool:
+    return clean_text(value) == ""
+
+
+def parse_date(value: object) -> dt.date:
+    """A date from ISO, slashes, dots, 2024年3月5日, 20240305, an Excel date cell or serial."""
+    if isinstance(value, dt.datetime):
+        if value.time() != dt.time(0):
+            raise ValueError(f"'{value}' has a time of day; enter the date only")
+        return value.date()
+    if isinstance(value, dt.date):
+        return value
+    if isinstance(value, (int, float)) and not isinstance(value, bool):
+        return _from_excel_serial(value)
+    text = clean_text(value)
+    if not text:
+        raise ValueError("is empty: enter a date such as 2025-03-05")
+    if re.fullmatch(r"\d{5}(\.0+)?", text):
+        return _from_excel_serial(float(text))
+    for pattern in _DATE_PATTERNS:
+        m = pattern.match(text)
+        if m:
+            y, mo, d = (int(g) for g in m.groups())
+            try:
+                return dt.date(y, mo, d)
+            except ValueError:
+                raise ValueError(f"'{text}' is not a real date (no day {d} in {y}-{mo:02d})") from None
+    raise ValueError(f"'{text}' is not a date: write it as YYYY-MM-DD, e.g. 2025-03-05")
+
+
+def _from_excel_serial(serial: float) -> dt.date:
+    if serial != int(serial):
+        raise ValueError(f"'{serial}' looks like an Excel date with a time of day; enter the date only")
+    if not (EXCEL_SERIAL_MIN <= serial < EXCEL_SERIAL_MAX):
+        raise ValueError(f"'{serial:g}' is not a date: write it as YYYY-MM-DD, e.g. 2025-03-05")
+    return EXCEL_EPOCH + dt.timedelta(days=int(serial))
+
+
+def parse_optional_date(value: object) -> dt.date | None:
+    return None if is_blank(value) else parse_date(value)
+
+
+def parse_month(text: str) -> dt.date:
+    """'YYYY-MM' -> the first day of that month."""
+    m = _MONTH.match(clean_text(text))
+    if not m or not (1 <= int(m.group(2)) <= 12):
+        raise ValueError(f"'{text}' is not a month: write it as YYYY-MM, e.g. 2025-03")
+    return dt.date(int(m.group(1)), int(m.group(2)), 1)
+
+
+def month_bounds(first: dt.date) -> tuple[dt.date, dt.date]:
+    """[first day, first day of the next month)."""
+    nxt = dt.date(first.year + (first.month == 12), first.month % 12 + 1, 1)
+    return first, nxt
+
+
+def month_label(day: dt.date) -> str:
+    return f"{day.year:04d}-{day.month:02d}"
+
+
+def parse_decimal(value: object) -> Decimal:
+    """A number; thousands separators allowed (1,234.5), full-width digits folded."""
+    if isinstance(value, bool):
+        raise ValueError(f"'{value}' is not a number")
+    if isinstance(value, int):
+        return Decimal(value)
+    if isinstance(value, float):
+        # openpyxl hands numeric cells over as float; repr gives the shortest exact-looking text.
+        return Decimal(repr(value))
+    text = clean_text(value).replace(" ", "")
+    if not text:
+        raise ValueError("is empty: enter a number")
+    if not _NUMBER.match(text):
+        raise ValueError(f"'{text}' is not a number")
+    try:
+        return Decimal(text.replace(",", ""))
+    except InvalidOperation:  # pragma: no cover - the pattern already guarantees a number
+        raise ValueError(f"'{text}' is not a number") from None
+
+
+def parse_positive_decimal(value: object) -> Decimal:
+    number = parse_decimal(value)
+    if number <= 0:
+        raise ValueError(f"'{clean_text(value)}' must be greater than 0 (to correct an entry, void it)")
+    return number
+
+
+def parse_money_fen(value: object) -> int:
+    """Yuan to integer fen; '¥1,234.50', '1234.5元' accepted; more than 2 decimals refused."""
+    raw = value
+    if isinstance(value, str) or value is None:
+        text = clean_text(value)
+        text = text.replace("¥", "").replace("￥", "").replace("元", "").replace("RMB", "").strip()
+        raw = text
+    yuan = parse_decimal(raw)
+    fen = yuan * 100
+    if fen != fen.to_integral_value():
+        raise ValueError(f"'{clean_text(value)}' has more than 2 decimals; amounts are in yuan and fen")
+    if fen <= 0:
+        raise ValueError(f"'{clean_text(value)}' must be greater than 0 (to correct an entry, void it)")
+    return int(fen)
+
+
+def parse_bool(value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = clean_text(value).lower()
+    if text in _TRUE:
+        return True
+    if text in _FALSE:
+        return False
+    raise ValueError(f"'{clean_text(value)}' is not yes/no (use yes/no, true/false, 1/0 or 是/否)")
+
+
+def round_half_up(value: Decimal, places: int) -> Decimal:
+    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+
+
+def fen_to_yuan(fen: int) -> Decimal:
+    return Decimal(fen) / 100
+
+
+def mg_to_kg(mg: int) -> Decimal:
+    return Decimal(mg) / 1_000_000
