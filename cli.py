@@ -10,6 +10,7 @@ import click
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
+from planning.cli import plan
 from procure import audit, db, ledger, masterdata, output, quota
 from procure.errors import FupinError
 from procure.models import Canteen, Category, Institution, PackagingWeight, Supplier
@@ -380,6 +381,9 @@ def compliance(app: App, month, institution, fmt, threshold, basis, scope, as_of
         click.echo(f"wrote {out}")
     else:
         click.echo(text.rstrip("\n"))
+
+
+cli.add_command(plan)
 
 
 def main() -> None:

@@ -11,6 +11,7 @@ from alembic import command
 from alembic.config import Config
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
+from alembic.util import CommandError
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
@@ -81,6 +82,9 @@ def upgrade(engine: Engine) -> tuple[str | None, str]:
             command.upgrade(alembic_config(engine), "head")
     except OperationalError as exc:
         raise FupinError(f"cannot reach the database {engine.url.render_as_string()}: {exc.orig}") from None
+    except CommandError as exc:
+        raise FupinError(f"cannot migrate {engine.url.render_as_string()}: {exc}; "
+                         "it may have been written by a newer fupin") from None
     return before, head
 
 
@@ -103,7 +107,7 @@ def ensure_schema(engine: Engine) -> None:
         command.upgrade(alembic_config(engine), "head")
         return
     script = ScriptDirectory.from_config(alembic_config(engine))
-    if script.get_revision(current) is None:
+    if current not in {rev.revision for rev in script.walk_revisions()}:
         raise FupinError(
             f"the database is at schema revision {current}, which this fupin does not know: "
             "it was written by a newer fupin; upgrade fupin"
@@ -128,7 +132,8 @@ class UnitOfWork:
 
     def __exit__(self, *exc) -> None:
         assert self.session is not None
-        self.session.rollback()
+        # close() rolls back whatever was not committed, and unlike rollback() it leaves the
+        # objects already read usable (detached, not expired) for the caller to display.
         self.session.close()
 
     def commit(self) -> None:

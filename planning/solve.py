@@ -1,0 +1,166 @@
+"""Solver choice and one result type whose status is said in words."""
+
+from __future__ import annotations
+
+import os
+import re
+import sys
+import tempfile
+import time
+import warnings
+from dataclasses import dataclass
+
+import pulp
+
+SOLVERS = ("highs", "cbc")
+
+STATUS_TEXT = {
+    "optimal": "optimal: no better allocation exists",
+    "time_limit_feasible": "stopped at the time limit: the best allocation found so far, not proven optimal",
+    "infeasible": "infeasible: no allocation satisfies every constraint",
+    "unbounded": "unbounded: the model is wrongly stated (the objective can improve without limit)",
+    "time_limit_no_solution": "stopped at the time limit before any allocation was found",
+    "error": "the solver failed",
+}
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    status: str
+    solver: str
+    seconds: float
+    objective: float | None = None
+    gap: float | None = None
+    message: str = ""
+
+    @property
+    def has_solution(self) -> bool:
+        return self.status in ("optimal", "time_limit_feasible")
+
+    def describe(self) -> str:
+        text = STATUS_TEXT[self.status]
+        if self.status == "time_limit_feasible":
+            text += f" (relative gap {self.gap:.2%})" if self.gap is not None else " (gap unknown)"
+        return text + (f": {self.message}" if self.message else "")
+
+
+def classify(status: int, sol_status: int) -> str:
+    """PuLP's two status codes in words; a time-limited run also reports status 'Optimal'."""
+    if status == pulp.LpStatusOptimal:
+        if sol_status == pulp.LpSolutionOptimal:
+            return "optimal"
+        if sol_status == pulp.LpSolutionIntegerFeasible:
+            return "time_limit_feasible"
+        return "time_limit_no_solution"
+    if status == pulp.LpStatusInfeasible or sol_status == pulp.LpSolutionInfeasible:
+        return "infeasible"
+    if status == pulp.LpStatusUnbounded or sol_status == pulp.LpSolutionUnbounded:
+        return "unbounded"
+    if status == pulp.LpStatusNotSolved:
+        return "time_limit_no_solution"
+    return "error"
+
+
+_banner_shown = False
+
+
+def _swallow_highs_banner() -> None:
+    """HiGHS prints a copyright banner to file descriptor 1 on its first Highs(), even with output off."""
+    global _banner_shown
+    if _banner_shown:
+        return
+    _banner_shown = True
+    import highspy
+
+    sys.stdout.flush()
+    saved = os.dup(1)
+    try:
+        with open(os.devnull, "w") as devnull:
+            os.dup2(devnull.fileno(), 1)
+            highspy.Highs()
+    finally:
+        os.dup2(saved, 1)
+        os.close(saved)
+
+
+def run(prob: pulp.LpProblem, solver: str = "highs", time_limit: float | None = 60) -> SolveResult:
+    """Solve `prob` in place; read variable values only when `has_solution`."""
+    if solver not in SOLVERS:
+        raise ValueError(f"unknown solver '{solver}': use one of {', '.join(SOLVERS)}")
+    limit = None if time_limit is None else max(float(time_limit), 0.01)
+    log_path = None
+    start = time.perf_counter()
+    try:
+        if solver == "highs":
+            _swallow_highs_banner()
+            engine = pulp.HiGHS(msg=False, timeLimit=limit)
+        else:
+            # CBC prints its bound only to the log, so the gap is read from there.
+            fd, log_path = tempfile.mkstemp(prefix="fupin-cbc-", suffix=".log")
+            os.close(fd)
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                engine = pulp.PULP_CBC_CMD(msg=False, timeLimit=limit, logPath=log_path)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            prob.solve(engine)
+    except Exception as exc:  # the solver libraries raise many types; all mean "no result"
+        return SolveResult("error", solver, time.perf_counter() - start, message=str(exc) or type(exc).__name__)
+    finally:
+        seconds = time.perf_counter() - start
+        gap = _cbc_gap(log_path) if log_path else None
+        if log_path:
+            os.unlink(log_path)
+    status = classify(prob.status, prob.sol_status)
+    if solver == "highs" and status == "infeasible":
+        status = _highs_infeasible_or_unbounded(prob)
+    objective = pulp.value(prob.objective) if status in ("optimal", "time_limit_feasible") else None
+    if status == "optimal":
+        gap = 0.0
+    elif status == "time_limit_feasible":
+        gap = _highs_gap(prob) if solver == "highs" else gap
+    else:
+        gap = None
+    return SolveResult(status, solver, seconds, objective, gap)
+
+
+def _highs_infeasible_or_unbounded(prob: pulp.LpProblem) -> str:
+    """PuLP reports HiGHS's 'unbounded or infeasible' as infeasible; without presolve HiGHS can tell."""
+    import highspy
+
+    model = prob.solverModel
+    if model.getModelStatus() != highspy.HighsModelStatus.kUnboundedOrInfeasible:
+        return "infeasible"
+    model.setOptionValue("presolve", "off")
+    model.run()
+    return "unbounded" if model.getModelStatus() == highspy.HighsModelStatus.kUnbounded else "infeasible"
+
+
+def _highs_gap(prob: pulp.LpProblem) -> float | None:
+    try:
+        gap = float(prob.solverModel.getInfo().mip_gap)
+    except Exception:
+        return None
+    return gap if gap == gap and gap != float("inf") else None
+
+
+def _cbc_gap(log_path: str) -> float | None:
+    try:
+        with open(log_path, encoding="utf-8", errors="replace") as f:
+            found = re.findall(r"^Gap:\s+([-+0-9.eE]+)", f.read(), re.MULTILINE)
+    except OSError:
+        return None
+    return float(found[-1]) if found else None
+
+
+def int_value(var: pulp.LpVariable | None) -> int:
+    """The integer a solved integer variable holds (absent variables are fixed at 0)."""
+    if var is None:
+        return 0
+    value = var.varValue
+    if value is None:
+        raise ValueError(f"{var.name} has no value")
+    rounded = round(value)
+    if abs(value - rounded) > 1e-6:
+        raise ValueError(f"{var.name} = {value} is not an integer")
+    return int(rounded)

@@ -1,0 +1,147 @@
+"""The fupin command as a user calls it: exit codes, messages, and what ends up in the database."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import click
+import pytest
+from click.testing import CliRunner
+from sqlalchemy import func, select
+
+from cli import cli
+from procure import db
+from procure.models import Purchase
+from tests.conftest import MASTER_KINDS, SAMPLE, write_csv
+
+HEADER = ["date", "canteen", "supplier", "category", "product", "quantity", "unit", "amount", "ref"]
+
+
+def all_commands(group: click.Group, prefix=()):
+    for name, cmd in group.commands.items():
+        yield (*prefix, name), cmd
+        if isinstance(cmd, click.Group):
+            yield from all_commands(cmd, (*prefix, name))
+
+
+@pytest.mark.parametrize("path, cmd", list(all_commands(cli)), ids=lambda x: " ".join(x) if isinstance(x, tuple) else "")
+def test_every_command_has_help_with_an_example(path, cmd):
+    result = CliRunner().invoke(cli, [*path, "--help"])
+    assert result.exit_code == 0
+    assert cmd.help and "Example" in cmd.help, f"fupin {' '.join(path)} needs a docstring with an example"
+
+
+@pytest.fixture
+def fupin(db_url):
+    runner = CliRunner()
+
+    def run(*args, ok=True):
+        result = runner.invoke(cli, ["--db", db_url, "--user", "tester", *map(str, args)])
+        assert result.exception is None or isinstance(result.exception, SystemExit), result.exception
+        assert (result.exit_code == 0) == ok, result.output
+        return result.output
+
+    run.url = db_url
+    return run
+
+
+def ledger_count(url):
+    engine = db.make_engine(url)
+    with db.unit_of_work(engine) as uow:
+        n = uow.session.scalar(select(func.count(Purchase.id)))
+    engine.dispose()
+    return n
+
+
+@pytest.fixture
+def loaded(fupin):
+    for kind in MASTER_KINDS:
+        assert "added" in fupin("procure", "import-master", "--kind", kind, SAMPLE / f"{kind}.csv")
+    return fupin
+
+
+def test_import_compliance_and_reimport(loaded, tmp_path):
+    rows = [["2025-03-05", "C01", "S07", "VEG", "青菜", "100", "斤", "300", "A"],
+            ["2025-03-06", "C01", "S09", "VEG", "白菜", "150", "kg", "450", "B"]]
+    path = write_csv(tmp_path / "p.csv", HEADER, rows)
+    assert "dry run: 2 line(s) would be added" in loaded("procure", "import", "--dry-run", path)
+    assert ledger_count(loaded.url) == 0
+    assert "2 line(s) added" in loaded("procure", "import", path)
+    assert "nothing added: all 2 line(s) are already in the ledger" in loaded("procure", "import", path)
+    assert ledger_count(loaded.url) == 2
+    out = loaded("procure", "compliance", "--month", "2025-03", "--format", "csv", "--institution", "HNU-S")
+    rows = list(csv.DictReader(out.splitlines()))
+    c01 = next(r for r in rows if r["canteen"] == "C01")
+    assert (c01["total_kg"], c01["pa_kg"], c01["share_qty"], c01["status"], c01["shortfall_kg"]) == (
+        "200.000", "50.000", "0.2500", "compliant", "0.000")
+    c02 = next(r for r in rows if r["canteen"] == "C02")
+    assert (c02["status"], c02["share_qty"], c02["total_kg"]) == ("no_purchases", "", "0.000")
+    table = loaded("procure", "compliance", "--month", "2025-03")
+    assert "达标" in table and "合计 全省" in table
+    doc = json.loads(loaded("procure", "compliance", "--month", "2025-03", "--format", "json"))
+    assert doc["province"]["pa_kg"] == "50.000" and doc["rule"]["threshold"] == "0.20"
+
+
+def test_bad_file_exits_non_zero_lists_rows_and_writes_nothing(loaded, tmp_path):
+    rows = [["2025-03-05", "C01", "S07", "VEG", "青菜", "100", "斤", "300", "A"],
+            ["2025-02-30", "C01", "S07", "VEG", "青菜", "-1", "斤", "300", "B"]]
+    out = loaded("procure", "import", write_csv(tmp_path / "p.csv", HEADER, rows), ok=False)
+    assert "row 3, column A (date)" in out and "row 3, column F (quantity)" in out and "Traceback" not in out
+    assert ledger_count(loaded.url) == 0
+
+
+def test_log_void_entries_audit_close(loaded):
+    args = ["procure", "log", "--date", "2025-03-05", "--canteen", "C01", "--supplier", "S07", "--category", "VEG",
+            "--product", "青菜", "--qty", "60", "--unit", "斤", "--amount", "150", "--ref", "INV-1"]
+    assert "entry #1 added: 30 kg" in loaded(*args)
+    assert "already in the ledger as entry #1" in loaded(*args)
+    assert "voided by entry #2" in loaded("procure", "void", "1", "--reason", "录错")
+    listing = loaded("procure", "entries", "--month", "2025-03")
+    assert "#1" in listing and "void of #1" in listing
+    assert "录错" in loaded("procure", "audit")
+    assert "closed" in loaded("procure", "close", "--month", "2025-03")
+    assert "month 2025-03 is closed" in loaded(*args[:-1], "INV-2", ok=False)
+    assert "reopened" in loaded("procure", "reopen", "--month", "2025-03", "--reason", "补录")
+    assert ledger_count(loaded.url) == 2
+
+
+@pytest.mark.parametrize("args, fragment", [
+    (["procure", "compliance", "--month", "2025-3"], "YYYY-MM"),
+    (["procure", "compliance", "--month", "2025-03", "--institution", "NOPE"], "unknown institution"),
+    (["procure", "compliance", "--month", "2025-03", "--threshold", "1.5"], "between 0 and 1"),
+    (["procure", "compliance", "--month", "2025-03", "--threshold", "abc"], "not a number"),
+    (["procure", "void", "42", "--reason", "x"], "no ledger entry #42"),
+    (["procure", "reopen", "--month", "2025-03", "--reason", "x"], "not closed"),
+    (["procure", "import", "nope.csv"], "no such file"),
+    (["procure", "import-master", "--kind", "suppliers", "nope.csv"], "no such file"),
+    (["procure", "entries", "--month", "2025-03", "--canteen", "X"], "unknown canteen"),
+    (["procure", "template", "-o", "t.csv"], "name it .xlsx"),
+    (["procure", "unit-weight", "米", "kg", "1"], "already a weight unit"),
+])
+def test_user_errors_are_messages_not_tracebacks(loaded, args, fragment):
+    out = loaded(*args, ok=False)
+    assert fragment in out and out.startswith("Error:")
+
+
+def test_unreachable_database_is_a_message():
+    result = CliRunner().invoke(cli, ["--db", "postgresql+psycopg://nobody@127.0.0.1:1/none", "procure", "list",
+                                      "canteens"])
+    assert result.exit_code == 1 and "cannot open the database" in result.output
+
+
+def test_db_upgrade_and_template(fupin, tmp_path):
+    assert "schema upgraded from empty" in fupin("db", "upgrade")
+    assert "schema already at" in fupin("db", "upgrade")
+    assert "wrote" in fupin("procure", "template", "-o", tmp_path / "t.xlsx")
+    assert "no purchase lines" in fupin("procure", "import", tmp_path / "t.xlsx", ok=False)
+
+
+def test_default_database_is_fupin_db_in_the_current_folder(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.delenv("FUPIN_DB", raising=False)
+    result = CliRunner().invoke(cli, ["procure", "list", "canteens"])
+    assert result.exit_code == 0 and (tmp_path / "fupin.db").exists()
+    monkeypatch.setenv("FUPIN_DB", f"sqlite:///{tmp_path / 'env.db'}")
+    assert CliRunner().invoke(cli, ["procure", "list", "canteens"]).exit_code == 0
+    assert (tmp_path / "env.db").exists()

@@ -1,0 +1,50 @@
+import pulp
+import pytest
+
+from planning.solve import SolveResult, classify, int_value, run
+
+
+@pytest.mark.parametrize("status, sol_status, words", [
+    (pulp.LpStatusOptimal, pulp.LpSolutionOptimal, "optimal"),
+    (pulp.LpStatusOptimal, pulp.LpSolutionIntegerFeasible, "time_limit_feasible"),
+    (pulp.LpStatusOptimal, pulp.LpSolutionNoSolutionFound, "time_limit_no_solution"),
+    (pulp.LpStatusNotSolved, pulp.LpSolutionNoSolutionFound, "time_limit_no_solution"),
+    (pulp.LpStatusInfeasible, pulp.LpSolutionInfeasible, "infeasible"),
+    (pulp.LpStatusUnbounded, pulp.LpSolutionUnbounded, "unbounded"),
+    (pulp.LpStatusUndefined, pulp.LpSolutionNoSolutionFound, "error"),
+])
+def test_classify(status, sol_status, words):
+    assert classify(status, sol_status) == words
+
+
+def test_time_limited_result_says_so():
+    r = SolveResult("time_limit_feasible", "highs", 1.0, 10.0, 0.125)
+    assert r.has_solution
+    assert r.describe() == ("stopped at the time limit: the best allocation found so far, not proven optimal "
+                            "(relative gap 12.50%)")
+    assert not SolveResult("time_limit_no_solution", "cbc", 1.0).has_solution
+
+
+def _problem(kind):
+    prob = pulp.LpProblem(kind, pulp.LpMinimize)
+    x = prob.add_variable("x", lowBound=0, upBound=None if kind == "unbounded" else 3, cat=pulp.LpInteger)
+    prob += -1 * x if kind == "unbounded" else 1 * x
+    prob += x >= (4 if kind == "infeasible" else 1), "least"
+    return prob, x
+
+
+@pytest.mark.parametrize("solver", ["highs", "cbc"])
+@pytest.mark.parametrize("kind", ["optimal", "infeasible", "unbounded"])
+def test_statuses_from_both_solvers(solver, kind):
+    prob, x = _problem(kind)
+    result = run(prob, solver, 10)
+    assert result.status == kind
+    if kind == "optimal":
+        assert result.objective == 1 and result.gap == 0 and int_value(x) == 1
+    else:
+        assert result.objective is None and not result.has_solution
+
+
+def test_unknown_solver():
+    with pytest.raises(ValueError, match="unknown solver 'gurobi'"):
+        run(_problem("optimal")[0], "gurobi")
