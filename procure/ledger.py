@@ -243,14 +243,12 @@ def _prepare(session: Session, rows: Iterable[Row], source: str, today: dt.date,
     return result, to_add
 
 
-def _insert(session: Session, lines: list[dict], actor: str, batch_id: int | None) -> list[int]:
+def _insert(session: Session, lines: list[dict], actor: str, batch_id: int | None) -> None:
     now = utcnow()
     for values in lines:
         values.update(created_by=actor, created_at=now, batch_id=batch_id, reverses_id=None)
-    if not lines:
-        return []
-    ids = list(session.scalars(insert(Purchase).returning(Purchase.id, sort_by_parameter_order=True), lines))
-    return ids
+    # A plain executemany: RETURNING with many rows is quadratic in SQLAlchemy's batching.
+    session.connection().execute(insert(Purchase.__table__), lines)
 
 
 def import_purchases(session: Session, path: Path | str, actor: str, dry_run: bool = False,
@@ -269,7 +267,8 @@ def import_purchases(session: Session, path: Path | str, actor: str, dry_run: bo
     session.add(batch)
     session.flush()
     result.batch_id = batch.id
-    result.ids = _insert(session, to_add, actor, batch.id)
+    _insert(session, to_add, actor, batch.id)
+    result.ids = list(session.scalars(select(Purchase.id).where(Purchase.batch_id == batch.id).order_by(Purchase.id)))
     audit.record(session, actor, "import", "import_batch", batch.id,
                  {"file": path.name, "sha256": digest, "lines_added": len(to_add),
                   "already_present": len(result.already_present),
@@ -283,7 +282,10 @@ def log_purchase(session: Session, actor: str, today: dt.date | None = None, **f
     row = Row(number=None, values=dict(fields), columns=columns)
     result, to_add = _prepare(session, [row], "fupin procure log", today or dt.date.today(), True)
     if to_add:
-        result.ids = _insert(session, to_add, actor, None)
+        entry = Purchase(**to_add[0], created_by=actor)
+        session.add(entry)
+        session.flush()
+        result.ids = [entry.id]
         audit.record(session, actor, "log", "purchase", result.ids[0],
                      {k: v for k, v in to_add[0].items() if k not in ("created_at",)})
     return result
