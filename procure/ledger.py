@@ -189,11 +189,13 @@ def _live_entries(session: Session, keys: set[tuple[int, str, int]]) -> dict[tup
     pairs = sorted({(s, r) for s, r, _ in keys})
     for i in range(0, len(pairs), _KEY_CHUNK):
         chunk = pairs[i:i + _KEY_CHUNK]
-        q = (select(Purchase, reversal.id)
+        # Plain column rows, not ORM objects: a re-import of a large file reads every line back.
+        q = (select(Purchase.id, Purchase.supplier_id, Purchase.ref, Purchase.line,
+                    *(getattr(Purchase, f) for f in _SAME_LINE), reversal.id.label("reversed_by"))
              .outerjoin(reversal, reversal.reverses_id == Purchase.id)
              .where(Purchase.key_seq.is_not(None), tuple_(Purchase.supplier_id, Purchase.ref).in_(chunk)))
-        for p, reversed_by in session.execute(q):
-            found.setdefault((p.supplier_id, p.ref, p.line), []).append((p, reversed_by))
+        for p in session.execute(q):
+            found.setdefault((p.supplier_id, p.ref, p.line), []).append((p, p.reversed_by))
     return found
 
 
