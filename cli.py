@@ -17,6 +17,7 @@ from procure.models import Canteen, Category, Institution, PackagingWeight, Supp
 from procure.rules import DEFAULT_RULE, Basis, Scope
 from procure.template import write_template
 from procure.values import fen_to_yuan, mg_to_kg, parse_date
+from reports.cli import report
 
 
 class App:
@@ -384,6 +385,7 @@ def compliance(app: App, month, institution, fmt, threshold, basis, scope, as_of
 
 
 cli.add_command(plan)
+cli.add_command(report)
 
 
 def main() -> None:

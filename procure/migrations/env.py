@@ -1,9 +1,9 @@
 """Alembic environment: fupin passes its own engine (procure.db.alembic_config)."""
 
 from alembic import context
-from sqlalchemy import create_engine
 
 from procure.models import Base
+import reports.models  # noqa: F401  (report_issues is part of the same schema)
 
 config = context.config
 target_metadata = Base.metadata

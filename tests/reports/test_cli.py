@@ -1,0 +1,80 @@
+"""`fupin report compliance` as the user calls it, through the real `fupin` group."""
+
+from __future__ import annotations
+
+import os
+
+from alembic import command
+from click.testing import CliRunner
+
+from cli import cli
+from procure import db
+from reports.cli import report
+
+from .conftest import pdf_text
+
+if "report" not in cli.commands:
+    cli.add_command(report)  # what cli.py will do; test-only until then
+
+
+def _run(engine, *args, env=None):
+    url = engine.url.render_as_string(hide_password=False)
+    return CliRunner().invoke(cli, ["--db", url, "--user", "finance", "report", "compliance", *args],
+                              env=env, catch_exceptions=False)
+
+
+def test_user_writes_an_institution_pdf_then_the_same_again(engine, tmp_path):
+    out = tmp_path / "HNU-S-2025-03.pdf"
+    first = _run(engine, "--month", "2025-03", "--institution", "HNU-S", "-o", str(out))
+    assert first.exit_code == 0, first.output
+    assert f"wrote {out}: report no. 1" in first.output
+    assert "食堂扶贫农产品采购比例报告" in pdf_text(out)
+    again = _run(engine, "--month", "2025-03", "--institution", "HNU-S", "-o", str(out))
+    assert "report no. 2" in again.output and "same figures as no. 1" in again.output
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+
+
+def test_every_institution_in_one_pass_and_xlsx(engine, tmp_path):
+    result = _run(engine, "--month", "2025-03", "--every-institution", "-o", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    assert len(list(tmp_path.glob("*-2025-03-zh.pdf"))) == 8
+    xlsx = tmp_path / "province.xlsx"
+    result = _run(engine, "--period", "2025-01..2025-03", "-o", str(xlsx))
+    assert result.exit_code == 0 and xlsx.stat().st_size > 0
+
+
+def test_user_errors_are_messages_not_tracebacks(engine, tmp_path):
+    cases = [
+        (["--month", "2025-13", "-o", str(tmp_path / "a.pdf")], "is not a month"),
+        (["--month", "2025-03", "--institution", "NOPE", "-o", str(tmp_path / "a.pdf")], "unknown institution 'NOPE'"),
+        (["--month", "2025-03", "-o", str(tmp_path / "a.txt")], "needs a file name ending in .pdf"),
+        (["-o", str(tmp_path / "a.pdf")], "give either --month"),
+        (["--period", "2025-03..2025-01", "-o", str(tmp_path / "a.pdf")], "ends before it starts"),
+        (["--month", "2025-03", "-o", str(tmp_path / "missing" / "a.pdf")], "does not exist"),
+    ]
+    for args, message in cases:
+        result = _run(engine, *args)
+        assert result.exit_code == 1 and message in result.output and "Traceback" not in result.output, result.output
+
+
+def test_without_a_cjk_font_the_command_says_how_to_install_one(engine, tmp_path):
+    from reports import render
+    render.find_cjk_font.cache_clear()
+    try:
+        result = _run(engine, "--month", "2025-03", "-o", str(tmp_path / "a.pdf"),
+                      env={"FUPIN_CJK_FONT": str(tmp_path / "none.ttf")})
+    finally:
+        render.find_cjk_font.cache_clear()
+    assert result.exit_code == 1 and "sudo apt-get install fonts-wqy-zenhei" in result.output
+    assert not (tmp_path / "a.pdf").exists()
+
+
+def test_help_has_an_example():
+    result = CliRunner().invoke(cli, ["report", "compliance", "--help"])
+    assert result.exit_code == 0 and "Example:" in result.output and "--institution HNU-S" in result.output
+
+
+def test_migration_0002_matches_the_models(tmp_path):
+    engine = db.make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
+    db.upgrade(engine)
+    command.check(db.alembic_config(engine))  # raises if models and migrations differ
