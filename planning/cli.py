@@ -7,10 +7,12 @@ from pathlib import Path
 import click
 
 from procure.errors import FupinError
+from reports.i18n import LANGS
+from reports.planning import write_compare_report, write_plan_report
 
 from . import compare as compare_mod
 from .graduates import TargetedStudentModel
-from .inputs import Scenario
+from .inputs import FILES, Scenario
 from .output import ReportWriter, write_run
 from .solve import SOLVERS
 from .teachers import SpecialPostModel
@@ -28,18 +30,30 @@ class PlanGroup(click.Group):
             raise click.ClickException(f"{exc.filename or ''}: {exc.strerror}".strip(": ")) from None
 
 
+SAMPLE_DATA = Path(__file__).resolve().parents[1] / "data" / "planning"
+INPUTS = {"teachers": ("counties", "teacher_needs"), "graduates": ("counties", "graduate_needs", "applicants")}
+
+
 def report_writer() -> ReportWriter | None:
-    """reports.planning.write_plan_report(view_model, path) once reports/ provides it."""
-    try:
-        from reports.planning import write_plan_report
-    except ImportError:
-        return None
+    """Writes report.pdf from the plan's view model (tests replace it)."""
     return write_plan_report
+
+
+def is_sample(data: Path, kind: str) -> bool:
+    """True when the inputs are byte for byte the synthetic sample in data/planning, wherever they lie."""
+    try:
+        names = INPUTS.get(kind, ())
+        return bool(names) and all((data / FILES[n]).read_bytes() == (SAMPLE_DATA / FILES[n]).read_bytes()
+                                   for n in names)
+    except OSError:
+        return False
 
 
 def _solve_options(f):
     f = click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
                      help="Folder for allocation.csv, summary.json, report.pdf (replaced as a whole).")(f)
+    f = click.option("--lang", type=click.Choice(LANGS), default="zh", show_default=True,
+                     help="Language of report.pdf.")(f)
     f = click.option("--time-limit", default=60.0, show_default=True, type=click.FloatRange(min=0.1),
                      help="Seconds the whole run (all solves) may take.")(f)
     f = click.option("--solver", type=click.Choice(SOLVERS), default="highs", show_default=True)(f)
@@ -50,17 +64,26 @@ def _solve_options(f):
     return f
 
 
-def _finish(plan, out: Path) -> None:
+def _finish(plan, out: Path, lang: str, data: Path) -> None:
     if not plan.has_solution:
         raise FupinError(f"no allocation: {plan.describe()}. Nothing was written.")
-    write_run(plan, out, report_writer())
+    writer = report_writer()
+    report = None
+    if writer is not None:
+        # The view model lacks what only the command knows: language, the sample's origin, the gap.
+        extra = {"lang": lang, "synthetic": is_sample(data, plan.kind), "gap": plan.summary()["gap"]}
+
+        def report(view: dict, path: Path) -> None:
+            writer({**view, **extra}, path)
+    write_run(plan, out, report)
     s = plan.summary()
     click.echo(f"status: {s['status']} ({s['status_text']})")
     click.echo(f"objective ({s['objective_name']}): {s['objective']}")
     click.echo(f"solver: {s['solver']}, {s['seconds']} s")
     if s["status"] != "optimal":
         click.echo("warning: this allocation is not proven optimal; allow a longer --time-limit", err=True)
-    click.echo(f"written: {out}/allocation.csv, {out}/summary.json")
+    written = ["allocation.csv", "summary.json"] + (["report.pdf"] if report else [])
+    click.echo("written: " + ", ".join(f"{out}/{name}" for name in written))
 
 
 @click.group("plan", cls=PlanGroup)
@@ -75,7 +98,7 @@ def plan():
 
 @plan.command("teachers")
 @_solve_options
-def teachers(data, scenario, solver, time_limit, out):
+def teachers(data, scenario, solver, time_limit, lang, out):
     """Special-post teacher posts (特岗教师) per county and school stage.
 
     Reads counties.csv and teacher_needs.csv from --data. Minimises the weighted
@@ -87,12 +110,12 @@ def teachers(data, scenario, solver, time_limit, out):
             --scenario data/planning/scenario_floor.yaml --out runs/teachers-floor
     """
     model = SpecialPostModel.from_files(data, Scenario.from_yaml(scenario))
-    _finish(model.solve(solver, time_limit), out)
+    _finish(model.solve(solver, time_limit), out, lang, data)
 
 
 @plan.command("graduates")
 @_solve_options
-def graduates(data, scenario, solver, time_limit, out):
+def graduates(data, scenario, solver, time_limit, lang, out):
     """Targeted free-training student intake (定向免培生) per county, programme and year.
 
     Reads counties.csv, graduate_needs.csv and applicants.csv from --data.
@@ -103,7 +126,7 @@ def graduates(data, scenario, solver, time_limit, out):
         fupin plan graduates --data data/planning --solver cbc --out runs/graduates-base
     """
     model = TargetedStudentModel.from_files(data, Scenario.from_yaml(scenario))
-    _finish(model.solve(solver, time_limit), out)
+    _finish(model.solve(solver, time_limit), out, lang, data)
 
 
 @plan.command("compare")
@@ -111,12 +134,20 @@ def graduates(data, scenario, solver, time_limit, out):
 @click.argument("run_b", type=click.Path(path_type=Path))
 @click.option("--format", "fmt", type=click.Choice(["table", "csv"]), default="table", show_default=True)
 @click.option("--changed-only", is_flag=True, help="List only counties whose figures changed.")
-def compare(run_a, run_b, fmt, changed_only):
+@click.option("--pdf", "pdf", type=click.Path(dir_okay=False, path_type=Path),
+              help="Also write the comparison (every county, and a chart) to this PDF file.")
+@click.option("--lang", type=click.Choice(LANGS), default="zh", show_default=True, help="Language of the PDF.")
+def compare(run_a, run_b, fmt, changed_only, pdf, lang):
     """What changed county by county between two runs of the same kind (B minus A).
 
     \b
     Example:
         fupin plan compare runs/teachers-base runs/teachers-floor --changed-only
+        fupin plan compare runs/teachers-base runs/teachers-floor --pdf floor-vs-base.pdf
     """
     view = compare_mod.compare_runs(run_a, run_b)
+    if pdf is not None:
+        write_compare_report(view, pdf, lang)
     click.echo(compare_mod.to_table(view, changed_only) if fmt == "table" else compare_mod.to_csv(view), nl=fmt == "table")
+    if pdf is not None:
+        click.echo(f"written: {pdf}", err=True)

@@ -14,28 +14,38 @@ from matplotlib import font_manager  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
+from markupsafe import Markup  # noqa: E402
+
 from .render import CjkFont  # noqa: E402
 
 DOCUMENT_FONT = "FupinCJK"  # the @font-face family of static/report.css
 _registered: set[str] = set()
 
 
-def _use_font(font: CjkFont) -> None:
-    # The installed file, registered once per process: matplotlib never downloads or guesses fonts.
+def _rc(font: CjkFont) -> dict:
+    """matplotlib settings for `font`, registered from the installed file once per process."""
     if str(font.path) not in _registered:
+        # matplotlib never downloads or guesses fonts: it gets the installed file.
         font_manager.fontManager.addfont(str(font.path))
         # Single-weight CJK fonts make matplotlib warn on every label that it used weight 500.
         logging.getLogger("matplotlib.font_manager").setLevel(logging.ERROR)
         _registered.add(str(font.path))
+    return {"font.family": [font.family, "DejaVu Sans"], "svg.fonttype": "none", "svg.hashsalt": "fupin",
+            "axes.unicode_minus": False}
+
+
+def _svg(fig: Figure, font: CjkFont) -> str:
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", metadata={"Date": None})
+    # Text stays text (searchable, light to draw) but in the document's own font face, so the
+    # system font is never embedded a second time.
+    return buf.getvalue().replace(f"font-family: '{font.family}', 'DejaVu Sans'", f"font-family: {DOCUMENT_FONT}")
 
 
 def share_chart(months: list[str], series: list[tuple[str, list[Fraction | None]]], threshold: Fraction,
                 labels: dict[str, str], font: CjkFont) -> bytes:
     """Monthly share lines (None = no purchases that month) against the threshold line."""
-    _use_font(font)
-    rc = {"font.family": [font.family, "DejaVu Sans"], "svg.fonttype": "none", "svg.hashsalt": "fupin",
-          "axes.unicode_minus": False}
-    with matplotlib.rc_context(rc):
+    with matplotlib.rc_context(_rc(font)):
         fig = Figure(figsize=(7.0, 2.8))
         ax = fig.add_subplot()
         x = list(range(len(months)))
@@ -51,12 +61,38 @@ def share_chart(months: list[str], series: list[tuple[str, list[Fraction | None]
         ax.set_title(labels["title"], fontsize=9)
         ax.set_ylim(bottom=0)
         ax.grid(axis="y", alpha=0.3)
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        legend = ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        for text in legend.get_texts():
+            text.set_parse_math(False)  # canteen names are data: a '$' must print, not start math mode
         fig.tight_layout()
-        buf = io.StringIO()
-        fig.savefig(buf, format="svg", metadata={"Date": None})
-    svg = buf.getvalue()
-    # Text stays text (searchable, light to draw) but in the document's own subset font, so the
-    # full system font is never embedded.
-    svg = svg.replace(f"font-family: '{font.family}', 'DejaVu Sans'", f"font-family: {DOCUMENT_FONT}")
+        svg = _svg(fig, font)
     return svg.encode("utf-8")
+
+
+def bar_chart(categories: list[str], series: list[tuple[str, list[int]]], title: str, font: CjkFont) -> Markup:
+    """Horizontal grouped bars, one group per category, as inline SVG in the document's font."""
+    n, k = len(categories), max(len(series), 1)
+    with matplotlib.rc_context(_rc(font)):
+        fig = Figure(figsize=(7.0, max(2.5, 0.6 + 0.26 * n * (1 + 0.35 * (k - 1)))))
+        ax = fig.add_subplot()
+        height = 0.8 / k
+        ys = list(range(n))
+        colours = ["#9aa5b1", "#1f6fb4", "#e07b39"]
+        for i, (label, values) in enumerate(series):
+            bars = ax.barh([y - 0.4 + height * (i + 0.5) for y in ys], values, height=height, label=label,
+                           color=colours[i % len(colours)])
+            ax.bar_label(bars, fontsize=6, padding=1.5)
+        ax.set_yticks(ys, categories, fontsize=7)
+        # County names are data: a '$' must print, not start matplotlib's math mode.
+        for text in ax.get_yticklabels():
+            text.set_parse_math(False)
+        ax.invert_yaxis()
+        ax.tick_params(axis="x", labelsize=7)
+        ax.set_title(title, fontsize=9)
+        ax.grid(axis="x", alpha=0.3)
+        ax.margins(x=0.08)
+        ax.legend(fontsize=7, loc="lower right", frameon=False)
+        fig.tight_layout()
+        svg = _svg(fig, font)
+    # Inline, not <img> (see reports.issue); matplotlib has XML-escaped every label.
+    return Markup(svg[svg.index("<svg"):])

@@ -1,9 +1,10 @@
 """HTML templates to PDF: escaped templates, a fetcher that serves only our assets, one CJK font.
 
-Speed: WeasyPrint subsets every embedded font per document, and a full CJK font (tens of thousands
-of glyphs) takes it seconds. We subset the font once per batch with fontTools to the characters
-the batch's documents use, serve that small font through @font-face, and share the stylesheet
-and font configuration between documents: WeasyPrint's own subsetting then costs milliseconds.
+Speed: WeasyPrint subsets every embedded font per document. With libharfbuzz-subset installed
+that takes milliseconds, and the installed font is served whole through @font-face. Without it,
+WeasyPrint falls back to pure-Python fontTools, which takes seconds on a CJK font (tens of
+thousands of glyphs); we then subset once per batch to the characters the batch uses and embed
+that small font as is. The stylesheet and font configuration are shared by the batch.
 """
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from fontTools import subset as ft_subset
 from fontTools.ttLib import TTCollection, TTFont, TTLibError
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from weasyprint import CSS, HTML
+from weasyprint.text import ffi
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
@@ -122,6 +124,8 @@ def subset_font(font: CjkFont, text: str) -> bytes:
     options.name_IDs = ["*"]
     options.desubroutinize = True
     options.drop_tables += ["BDF ", "EBDT", "EBLC", "EBSC", "FFTM"]  # bitmaps and tool stamps
+    # The bitmap tables are dropped on purpose; fontTools would still warn about them on every run.
+    logging.getLogger("fontTools.subset").setLevel(logging.ERROR)
     subsetter = ft_subset.Subsetter(options)
     subsetter.populate(text="".join(sorted(chars)))
     subsetter.subset(face)
@@ -164,23 +168,33 @@ class StaticFetcher(URLFetcher):
         return path.read_bytes()
 
 
+def harfbuzz_subsets() -> bool:
+    """WeasyPrint subsets fonts with HarfBuzz (C, milliseconds) when libharfbuzz-subset is installed."""
+    return bool(ffi.harfbuzz_subset) and bool(ffi.harfbuzz.hb_version_atleast(4, 1, 0))
+
+
 class Renderer:
-    """Renders a batch of HTML documents to PDF with one font subset, stylesheet and font config."""
+    """Renders a batch of HTML documents to PDF with one font, stylesheet and font configuration."""
 
     def __init__(self, htmls: list[str], font: CjkFont | None = None):
         font = font or find_cjk_font()
         css_text = (STATIC / "report.css").read_text(encoding="utf-8")
         self.font = font
-        self.fetcher = StaticFetcher({FONT_ASSET: subset_font(font, "".join(htmls) + css_text)})
+        # With HarfBuzz, WeasyPrint cuts the whole font down per document faster than fontTools
+        # can once per batch; only the first face of a collection can be served whole.
+        self.full_fonts = not (harfbuzz_subsets() and font.index == 0)
+        font_bytes = (subset_font(font, "".join(htmls) + css_text) if self.full_fonts
+                      else font.path.read_bytes())
+        self.fetcher = StaticFetcher({FONT_ASSET: font_bytes})
         self.font_config = FontConfiguration()
         self.css = CSS(url=SCHEME + "report.css", url_fetcher=self.fetcher, font_config=self.font_config)
 
     def pdf(self, html: str, assets: dict[str, bytes] | None = None) -> bytes:
         self.fetcher.assets.update(assets or {})
         doc = HTML(string=html, base_url=BASE_URL, url_fetcher=self.fetcher)
-        # full_fonts: the font is already our batch subset; WeasyPrint's own per-document subsetting
-        # (pure-Python fontTools unless libharfbuzz-subset is installed) would only repeat the work.
-        return doc.write_pdf(stylesheets=[self.css], font_config=self.font_config, full_fonts=True)
+        # full_fonts when the font is already our batch subset: WeasyPrint's pure-Python
+        # fallback subsetting would only repeat the work.
+        return doc.write_pdf(stylesheets=[self.css], font_config=self.font_config, full_fonts=self.full_fonts)
 
 
 def atomic_write(target: Path | str, data: bytes) -> str:
