@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import importlib
 import sys
 from pathlib import Path
 
@@ -10,14 +11,12 @@ import click
 from sqlalchemy import select
 from sqlalchemy.exc import SQLAlchemyError
 
-from planning.cli import plan
 from procure import audit, db, ledger, masterdata, output, quota
 from procure.errors import FupinError
 from procure.models import Canteen, Category, Institution, PackagingWeight, Supplier
 from procure.rules import DEFAULT_RULE, Basis, Scope
 from procure.template import write_template
 from procure.values import fen_to_yuan, mg_to_kg, parse_date
-from reports.cli import report
 
 
 class App:
@@ -37,7 +36,25 @@ class App:
 
 
 class FupinGroup(click.Group):
-    """Turns domain and database errors into one clear message and exit status 1."""
+    """Turns domain and database errors into one clear message and exit status 1.
+
+    `lazy` names subcommands by "module:attribute", imported only when used: the planning and
+    report stacks (PuLP, pandas, WeasyPrint, matplotlib) take seconds to import, which a canteen
+    manager logging one purchase should not wait for.
+    """
+
+    def __init__(self, *args, lazy: dict[str, str] | None = None, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.lazy = lazy or {}
+
+    def list_commands(self, ctx):
+        return sorted({*super().list_commands(ctx), *self.lazy})
+
+    def get_command(self, ctx, name):
+        if name in self.lazy and name not in self.commands:
+            module, attribute = self.lazy[name].split(":")
+            self.add_command(getattr(importlib.import_module(module), attribute), name)
+        return super().get_command(ctx, name)
 
     def invoke(self, ctx):
         try:
@@ -54,7 +71,7 @@ class FupinGroup(click.Group):
 pass_app = click.make_pass_decorator(App)
 
 
-@click.group(cls=FupinGroup)
+@click.group(cls=FupinGroup, lazy={"plan": "planning.cli:plan", "report": "reports.cli:report"})
 @click.option("--db", "url", metavar="URL", help="Database URL (default: FUPIN_DB, else sqlite:///fupin.db).")
 @click.option("--user", help="Who is acting, for the audit trail (default: FUPIN_USER, else the login name).")
 @click.version_option(package_name="fupin")
@@ -382,10 +399,6 @@ def compliance(app: App, month, institution, fmt, threshold, basis, scope, as_of
         click.echo(f"wrote {out}")
     else:
         click.echo(text.rstrip("\n"))
-
-
-cli.add_command(plan)
-cli.add_command(report)
 
 
 def main() -> None:

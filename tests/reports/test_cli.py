@@ -9,12 +9,8 @@ from click.testing import CliRunner
 
 from cli import cli
 from procure import db
-from reports.cli import report
 
 from .conftest import pdf_text
-
-if "report" not in cli.commands:
-    cli.add_command(report)  # what cli.py will do; test-only until then
 
 
 def _run(engine, *args, env=None):
