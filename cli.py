@@ -203,6 +203,8 @@ def log(app: App, date_, canteen, supplier, category, product, quantity, unit, a
         click.echo(f"already in the ledger as entry #{result.already_present[0][1]}: nothing added")
         return
     added = result.added[0]
+    for notice in result.notices:
+        click.echo(f"note: {notice}")
     click.echo(f"entry #{result.ids[0]} added: {mg_to_kg(added['qty_mg'])} kg, ¥{fen_to_yuan(added['amount_fen'])}, "
                f"{'poverty-alleviation source' if added['is_pa'] else 'not a poverty-alleviation source'}")
 
@@ -227,6 +229,13 @@ def import_(app: App, file, dry_run):
         if not dry_run:
             uow.commit()
     n_new, n_old = len(result.added), len(result.already_present)
+    if result.notices:
+        click.echo(f"note: {len(result.notices)} line(s) from suppliers whose status did not cover the purchase "
+                   "date do not count toward the quota:")
+        for notice in result.notices[:20]:
+            click.echo(f"  {notice}")
+        if len(result.notices) > 20:
+            click.echo(f"  ... and {len(result.notices) - 20} more")
     if dry_run:
         click.echo(f"dry run: {n_new} line(s) would be added ({result.added_kg:.3f} kg, ¥{result.added_yuan:.2f}); "
                    f"{n_old} already in the ledger; nothing was written")

@@ -56,6 +56,8 @@ class ImportResult:
     already_present: list[tuple[int | None, int]] = field(default_factory=list)  # (row, entry id)
     batch_id: int | None = None
     ids: list[int] = field(default_factory=list)
+    # Lines accepted but not counted: a supplier whose status did not cover the purchase date.
+    notices: list[RowProblem] = field(default_factory=list)
 
     @property
     def added_kg(self) -> Decimal:
@@ -102,6 +104,7 @@ class _LineParser:
         self.categories = _Directory(session, Category, "category", "fupin procure list categories")
         self.packaging = packaging_weights(session)
         self.closed = set(session.scalars(select(MonthClose.month).where(MonthClose.closed)))
+        self.notices: dict[int | None, RowProblem] = {}
         self._dates: dict[object, dt.date] = {}
 
     def _date(self, raw: object) -> dt.date:
@@ -155,6 +158,12 @@ class _LineParser:
             return None, problems
         note = clean_text(v.get("note")) or None
         is_pa = supplier.eligible_on(day)
+        if not is_pa and supplier.eligibility != "none":
+            period = f"{supplier.valid_from or '…'} to {supplier.valid_to or '…'}"
+            self.notices[row.number] = RowProblem(
+                row.number, row.columns["supplier"],
+                f"{supplier.code} is '{supplier.eligibility}' only from {period}, not on {day}: "
+                "the line is recorded but does not count toward the quota")
         out.update(
             purchase_date=day, canteen_id=canteen.id, supplier_id=supplier.id, category_id=category.id,
             product=product, quantity=str(quantity), unit=unit, amount_fen=amount, ref=ref, line=line,
@@ -239,6 +248,8 @@ def _prepare(session: Session, rows: Iterable[Row], source: str, today: dt.date,
             continue
         values["key_seq"] = len(entries) + 1
         to_add.append(values)
+        if row.number in parser.notices:
+            result.notices.append(parser.notices[row.number])
     if problems:
         raise InputFileError(source, sorted(problems, key=lambda p: (p.row or 0)))
     result.added = to_add

@@ -18,7 +18,7 @@ from openpyxl.utils import get_column_letter
 from openpyxl.utils.exceptions import InvalidFileException
 
 from .errors import FupinError, InputFileError, RowProblem
-from .values import is_blank
+from .values import clean_text, is_blank
 
 
 @dataclass(frozen=True)
@@ -112,7 +112,8 @@ def read_table(path: Path | str, fields: list[Field], optional_extra: tuple[str,
             problems.append(RowProblem(1, None, f"missing column '{f.name}'" + (f" ({aliases})" if aliases else "")))
     if problems:
         raise InputFileError(str(path), problems)
-    columns = {name: f"{get_column_letter(i + 1)} ({name})" for name, i in index.items()}
+    # Named as the user's own header says, so a Chinese sheet gets "C (供应商)".
+    columns = {name: f"{get_column_letter(i + 1)} ({clean_text(header[i])})" for name, i in index.items()}
     rows: list[Row] = []
     for offset, cells in enumerate(body):
         if all(is_blank(c) for c in cells):

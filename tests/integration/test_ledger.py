@@ -157,10 +157,12 @@ def test_eligibility_is_judged_on_the_purchase_date_and_kept(master_engine, tmp_
     # S02's certificate is valid to 2025-06-30 inclusive
     rows = [["2025-06-30", "C01", "S02", "VEG", "青菜", "10", "kg", "70", "A"],
             ["2025-07-01", "C01", "S02", "VEG", "青菜", "10", "kg", "70", "B"]]
-    import_file(master_engine, write_csv(tmp_path / "p.csv", HEADER_ZH, rows), today=TODAY)
+    result = import_file(master_engine, write_csv(tmp_path / "p.csv", HEADER_ZH, rows), today=TODAY)
     with db.unit_of_work(master_engine) as uow:
         flags = [p.is_pa for p in uow.session.scalars(select(Purchase).order_by(Purchase.id))]
     assert flags == [True, False]
+    assert [(n.row, n.column) for n in result.notices] == [(3, "C (供应商)")]
+    assert "only from 2024-06-01 to 2025-06-30, not on 2025-07-01" in result.notices[0].reason
     # the certificate is later revoked from June: the June purchase stays counted
     sup = tmp_path / "s.csv"
     write_csv(sup, ["code", "name", "eligibility", "certificate", "county", "valid_from", "valid_to"],
