@@ -10,7 +10,7 @@ from decimal import Decimal
 from pathlib import Path
 from typing import Iterable
 
-from sqlalchemy import insert, select, tuple_
+from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, aliased
 
 from . import audit
@@ -47,7 +47,7 @@ PURCHASE_FIELDS = [
 ]
 # Fields compared when the same (supplier, ref, line) arrives again.
 _SAME_LINE = ("purchase_date", "canteen_id", "category_id", "product", "qty_mg", "amount_fen")
-_KEY_CHUNK = 400
+_KEY_CHUNK = 900
 
 
 @dataclass
@@ -191,20 +191,22 @@ def _line_number(value: object) -> int:
     return int(number)
 
 
-def _live_entries(session: Session, keys: set[tuple[int, str, int]]) -> dict[tuple, list[Purchase]]:
-    """Entries under each (supplier, ref, line), with whether each one was voided."""
+def _live_entries(session: Session, keys: set[tuple[int, str, int]]) -> dict[tuple, list]:
+    """Entries under each (supplier, ref, line), with the id of the entry that voided each, if any."""
     found: dict[tuple, list] = {}
     reversal = aliased(Purchase)
-    pairs = sorted({(s, r) for s, r, _ in keys})
-    for i in range(0, len(pairs), _KEY_CHUNK):
-        chunk = pairs[i:i + _KEY_CHUNK]
-        # Plain column rows, not ORM objects: a re-import of a large file reads every line back.
+    refs = sorted({r for _, r, _ in keys})
+    for i in range(0, len(refs), _KEY_CHUNK):
+        # By ref alone, which leads the unique index; plain column rows, not ORM objects, since
+        # a re-import of a large file reads every line back.
         q = (select(Purchase.id, Purchase.supplier_id, Purchase.ref, Purchase.line,
                     *(getattr(Purchase, f) for f in _SAME_LINE), reversal.id.label("reversed_by"))
              .outerjoin(reversal, reversal.reverses_id == Purchase.id)
-             .where(Purchase.key_seq.is_not(None), tuple_(Purchase.supplier_id, Purchase.ref).in_(chunk)))
+             .where(Purchase.key_seq.is_not(None), Purchase.ref.in_(refs[i:i + _KEY_CHUNK])))
         for p in session.execute(q):
-            found.setdefault((p.supplier_id, p.ref, p.line), []).append((p, p.reversed_by))
+            key = (p.supplier_id, p.ref, p.line)
+            if key in keys:
+                found.setdefault(key, []).append((p, p.reversed_by))
     return found
 
 

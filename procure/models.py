@@ -130,7 +130,8 @@ class Purchase(Base):
 
     __tablename__ = "purchases"
     __table_args__ = (
-        UniqueConstraint("supplier_id", "ref", "line", "key_seq"),
+        # ref first: re-imports look lines up by ref, and a ref is nearly unique on its own.
+        UniqueConstraint("ref", "supplier_id", "line", "key_seq"),
         Index("ix_purchases_date_canteen", "purchase_date", "canteen_id"),
         CheckConstraint("(reverses_id IS NULL) = (key_seq IS NOT NULL)", name="entry_kind"),
     )

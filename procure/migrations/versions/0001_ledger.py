@@ -123,7 +123,7 @@ def upgrade() -> None:
     sa.ForeignKeyConstraint(['supplier_id'], ['suppliers.id'], name=op.f('fk_purchases_supplier_id_suppliers')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_purchases')),
     sa.UniqueConstraint('reverses_id', name=op.f('uq_purchases_reverses_id')),
-    sa.UniqueConstraint('supplier_id', 'ref', 'line', 'key_seq', name=op.f('uq_purchases_supplier_id_ref_line_key_seq'))
+    sa.UniqueConstraint('ref', 'supplier_id', 'line', 'key_seq', name=op.f('uq_purchases_ref_supplier_id_line_key_seq'))
     )
     with op.batch_alter_table('purchases', schema=None) as batch_op:
         batch_op.create_index('ix_purchases_date_canteen', ['purchase_date', 'canteen_id'], unique=False)
