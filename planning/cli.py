@@ -13,6 +13,7 @@ from reports.planning import write_compare_report, write_plan_report
 from . import compare as compare_mod
 from .graduates import TargetedStudentModel
 from .inputs import FILES, Scenario
+from .kindergarten_cli import kindergartens
 from .output import ReportWriter, write_run
 from .solve import SOLVERS
 from .teachers import SpecialPostModel
@@ -88,7 +89,7 @@ def _finish(plan, out: Path, lang: str, data: Path) -> None:
 
 @click.group("plan", cls=PlanGroup)
 def plan():
-    """Allocation scenarios: special-post teachers and targeted free-training students.
+    """Allocation scenarios: special-post teachers, targeted free-training students, kindergarten sites.
 
     \b
     Example:
@@ -151,3 +152,6 @@ def compare(run_a, run_b, fmt, changed_only, pdf, lang):
     click.echo(compare_mod.to_table(view, changed_only) if fmt == "table" else compare_mod.to_csv(view), nl=fmt == "table")
     if pdf is not None:
         click.echo(f"written: {pdf}", err=True)
+
+
+plan.add_command(kindergartens)

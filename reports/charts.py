@@ -96,3 +96,32 @@ def bar_chart(categories: list[str], series: list[tuple[str, list[int]]], title:
         svg = _svg(fig, font)
     # Inline, not <img> (see reports.issue); matplotlib has XML-escaped every label.
     return Markup(svg[svg.index("<svg"):])
+
+
+MARKERS = {"existing": ("s", "#7f8c8d"), "expand": ("D", "#2980b9"), "attached": ("^", "#27ae60"), "new": ("*", "#c0392b")}
+
+
+def county_map(cp, t: dict, font) -> str:
+    """Villages sized by children, sites by action, lines from each village to its site (inline SVG)."""
+    pos = {v["code"]: (v["x"], v["y"]) for v in cp.villages}
+    with matplotlib.rc_context(_rc(font)):
+        fig = Figure(figsize=(7.0, 5.0))
+        ax = fig.add_subplot()
+        for a in cp.assignments:
+            (x1, y1), (x2, y2) = pos[a["village"]], pos[a["site"]]
+            if a["village"] != a["site"]:
+                ax.plot([x1, x2], [y1, y2], color="#999", linewidth=0.6, zorder=1)
+        ax.scatter([v["x"] for v in cp.villages], [v["y"] for v in cp.villages],
+                   s=[max(v["children"], 5) / 4 for v in cp.villages], facecolors="none", edgecolors="#555",
+                   linewidths=0.5, label=t["village_kg"], zorder=2)
+        for action, (marker, colour) in MARKERS.items():
+            pts = [pos[s["village"]] for s in cp.sites if s["action"] == action]
+            if pts:
+                ax.scatter([p[0] for p in pts], [p[1] for p in pts], marker=marker, color=colour, s=28,
+                           label=t[action], zorder=3)
+        ax.set_aspect("equal", adjustable="datalim")
+        ax.tick_params(labelsize=6)
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+        fig.tight_layout()
+        svg = _svg(fig, font)
+    return svg[svg.index("<svg"):]

@@ -1,0 +1,82 @@
+"""Kindergarten planning at country size: model-building seconds against solver seconds.
+
+    python benchmarks/bench_kindergartens.py --counties 20 --jobs 2 --time-limit 10
+
+Generates a SYNTHETIC country (default 2,800 counties, ~500,000 villages, i.e. ~178 villages per
+county), solves the first --counties of them and extrapolates the whole from that sample.
+Prints ratios and times; not a test.
+"""
+
+from __future__ import annotations
+
+import argparse
+import math
+import random
+import sys
+import time
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from planning.kindergartens import County, KindergartenScenario, Township, Village, plan_province  # noqa: E402
+
+
+def make_county(k: int, villages_per_county: int, rng: random.Random) -> County:
+    code = f"C{k:04d}"
+    n_town = max(2, round(villages_per_county / 12.5))
+    townships, villages = [], []
+    spread = 4.0 * math.sqrt(n_town)
+    for t in range(n_town):
+        r, ang = spread * math.sqrt(rng.random()), rng.uniform(0, 2 * math.pi)
+        tx, ty = r * math.cos(ang), r * math.sin(ang)
+        tcode = f"{code}-{t:02d}"
+        count = villages_per_county // n_town + (1 if t < villages_per_county % n_town else 0)
+        for i in range(count):
+            seat = i == 0
+            x, y = (tx, ty) if seat else (tx + rng.gauss(0, 2.8), ty + rng.gauss(0, 2.8))
+            children = min(round(rng.lognormvariate(math.log(55), 0.5) * (1.7 if seat else 1)), 230 if seat else 170)
+            if seat and rng.random() < 0.85:
+                places, central = rng.choice([90, 120, 180, 240]), True
+            elif not seat and rng.random() < 0.15:
+                places, central = rng.choice([30, 60, 90, 120]), False
+            else:
+                places, central = 0, False
+            villages.append(Village(f"{tcode}-{i:03d}", tcode, f"v{i}", x, y, children,
+                                    seat or rng.random() < 0.55, places, central))
+        townships.append(Township(tcode, code, f"t{t}", int(rng.lognormvariate(math.log(28000), 0.6)), f"{tcode}-000"))
+    return County(code, code, townships, villages)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--total-counties", type=int, default=2800)
+    ap.add_argument("--total-villages", type=int, default=500_000)
+    ap.add_argument("--counties", type=int, default=20, help="how many counties to solve (the sample)")
+    ap.add_argument("--jobs", type=int, default=2)
+    ap.add_argument("--solver", default="highs")
+    ap.add_argument("--time-limit", type=float, default=10.0, help="seconds per county")
+    ap.add_argument("--seed", type=int, default=1)
+    args = ap.parse_args()
+    per = args.total_villages // args.total_counties
+    rng = random.Random(args.seed)
+    t0 = time.perf_counter()
+    counties = [make_county(k, per, rng) for k in range(min(args.counties, args.total_counties))]
+    gen = time.perf_counter() - t0
+    plan = plan_province(counties, KindergartenScenario(), args.solver, args.time_limit, args.jobs)
+    build = sum(c.build_seconds for c in plan.counties)
+    solve = sum(c.solver_seconds for c in plan.counties)
+    optimal = sum(c.status == "optimal" for c in plan.counties)
+    n = len(counties)
+    scale = args.total_counties / n
+    print(f"sample: {n} counties x {per} villages, {args.jobs} processes, solver {args.solver}, "
+          f"time limit {args.time_limit:g} s per county (generation {gen:.1f} s)")
+    print(f"  proven optimal: {optimal}/{n}; worst gap: {max((c.gap or 0) for c in plan.counties):.2%}")
+    print(f"  model building: {build:.2f} s   solver: {solve:.2f} s   ratio build/solve {build / max(solve, 1e-9):.3f}")
+    print(f"  per county: build {build / n:.3f} s, solver {solve / n:.2f} s; wall {plan.seconds:.1f} s")
+    print(f"whole country ({args.total_counties} counties), EXTRAPOLATED from the sample at {args.jobs} processes:")
+    print(f"  build {build * scale:.0f} s, solver {solve * scale:.0f} s, wall ~{plan.seconds * scale:.0f} s "
+          f"(~{plan.seconds * scale / 3600:.1f} h)")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,629 @@
+"""Kindergarten places (plan item 2), county by county. See KINDERGARTENS.md §2.
+
+Files in the data folder: townships.csv, villages.csv and, optionally, counties.csv (code, name)
+for the counties' names. The model of one county is small (a few hundred villages); counties are
+independent, so `plan_province` solves them in parallel processes.
+"""
+
+from __future__ import annotations
+
+import math
+import multiprocessing
+import os
+import time
+from concurrent.futures import ProcessPoolExecutor, as_completed
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import pulp
+
+from procure.errors import FupinError, InputFileError, RowProblem
+from procure.tables import Field, read_table
+from procure.values import clean_text, parse_bool, parse_decimal
+
+from .inputs import Scenario, parse_count
+from .solve import STATUS_TEXT, SolveResult, int_value, run
+
+EARTH_RADIUS_KM = 6371.0088
+ACTIONS = ("existing", "expand", "attached", "new")
+
+TOWNSHIP_FIELDS = [
+    Field("code", ("代码", "乡镇代码", "编码")),
+    Field("county", ("市县", "县", "县代码", "市县代码")),
+    Field("name", ("名称", "乡镇", "乡镇名称")),
+    Field("population", ("人口", "户籍人口", "常住人口")),
+    Field("seat", ("驻地", "驻地村", "政府驻地")),
+]
+VILLAGE_FIELDS = [
+    Field("code", ("代码", "村代码", "编码")),
+    Field("township", ("乡镇", "乡镇代码")),
+    Field("name", ("名称", "村名", "建制村")),
+    Field("x_km", ("x", "东坐标"), required=False),
+    Field("y_km", ("y", "北坐标"), required=False),
+    Field("lat", ("latitude", "纬度"), required=False),
+    Field("lon", ("longitude", "lng", "经度"), required=False),
+    Field("children", ("幼儿数", "3-5岁幼儿", "适龄幼儿")),
+    Field("primary_school", ("小学", "有小学")),
+    Field("kg_places", ("幼儿园学位", "现有学位", "学位")),
+    Field("kg_central", ("中心幼儿园", "公办中心园")),
+]
+COUNTY_FIELDS = [
+    Field("code", ("代码", "县代码", "市县代码")),
+    Field("name", ("名称", "市县", "市县名称")),
+]
+FILES = ("townships.csv", "villages.csv")
+
+
+# ---------------------------------------------------------------------------------------------
+# Scenario
+
+
+@dataclass(frozen=True)
+class KindergartenScenario:
+    """The planner's choices; every field has the default of issue 5."""
+
+    name: str = "default"
+    description: str = ""
+    village_threshold: int = 60
+    max_distance_km: float = 5.0
+    populous_population: int = 60000
+    new_capacity: int = 180
+    new_cost: int = 3_000_000
+    attach_capacity: int = 60
+    attach_cost: int = 600_000
+    expand_max: int = 90
+    expand_cost_per_place: int = 20_000
+
+    # The YAML reading (file errors, YAML errors with line and column) is the planning Scenario's.
+    from_yaml = classmethod(Scenario.from_yaml.__func__)
+
+    @classmethod
+    def from_dict(cls, doc: object) -> "KindergartenScenario":
+        if not isinstance(doc, dict):
+            raise FupinError("the scenario must be a mapping of keys to values (key: value)")
+        known = list(asdict(cls()))
+        problems, values = [], {}
+        for key, value in doc.items():
+            if key not in known:
+                problems.append(f"unknown key '{key}'; known keys: {', '.join(known)}")
+                continue
+            if key in ("name", "description"):
+                if not isinstance(value, (str, int)) or isinstance(value, bool):
+                    problems.append(f"{key}: {value!r} is not text")
+                else:
+                    values[key] = str(value)
+            elif key == "max_distance_km":
+                if isinstance(value, bool) or not isinstance(value, (int, float)) or not value > 0:
+                    problems.append(f"{key}: {value!r} must be a number of kilometres above 0")
+                else:
+                    values[key] = float(value)
+            else:
+                if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+                    problems.append(f"{key}: {value!r} must be a whole number, 0 or more")
+                else:
+                    values[key] = value
+        if problems:
+            raise FupinError("scenario problem(s):\n  " + "\n  ".join(problems))
+        return cls(**{**asdict(cls()), **values})
+
+    def as_dict(self) -> dict:
+        return asdict(self)
+
+
+# ---------------------------------------------------------------------------------------------
+# Data
+
+
+@dataclass(frozen=True)
+class Township:
+    code: str
+    county: str
+    name: str
+    population: int
+    seat: str
+
+
+@dataclass(frozen=True)
+class Village:
+    code: str
+    township: str
+    name: str
+    x: float  # x_km, or longitude when the county's villages are given as lat/lon
+    y: float  # y_km, or latitude
+    children: int
+    primary_school: bool
+    kg_places: int
+    kg_central: bool
+
+
+@dataclass
+class County:
+    code: str
+    name: str
+    townships: list[Township]
+    villages: list[Village]
+    geographic: bool = False  # lat/lon (great-circle distance) rather than x_km/y_km
+
+
+def _text(value: object) -> str:
+    text = clean_text(value)
+    if not text:
+        raise ValueError("is empty")
+    return text
+
+
+def _number(value: object) -> float:
+    return float(parse_decimal(value))
+
+
+def _read_rows(path: Path, fields: list[Field], parsers: dict, optional_extra: tuple[str, ...] = ()):
+    rows = read_table(path, fields, optional_extra)
+    problems: list[RowProblem] = []
+    records = []
+    for row in rows:
+        record = {"row": row.number}
+        for name, parse in parsers.items():
+            raw = row.values.get(name)
+            if name not in row.values:
+                continue
+            if name in ("x_km", "y_km", "lat", "lon") and clean_text(raw) == "":
+                record[name] = None
+                continue
+            try:
+                record[name] = parse(raw)
+            except ValueError as exc:
+                problems.append(RowProblem(row.number, row.columns[name], str(exc)))
+        records.append((record, row.columns))
+    if problems:
+        raise InputFileError(str(path), problems)
+    return records
+
+
+def _count(value: object) -> int:
+    try:
+        return parse_count(value)
+    except ValueError as exc:
+        raise ValueError(str(exc)) from None
+
+
+def read_province(data_dir: str | Path) -> list[County]:
+    """Read and check townships.csv and villages.csv; every problem is listed, with file, row and column."""
+    data_dir = Path(data_dir)
+    if not data_dir.is_dir():
+        raise FupinError(f"{data_dir}: no such folder; --data must be the folder holding townships.csv and villages.csv")
+    missing = [f for f in FILES if not (data_dir / f).exists()]
+    if missing:
+        raise FupinError(f"{data_dir}: missing file(s): {', '.join(missing)}")
+    tpath, vpath = data_dir / "townships.csv", data_dir / "villages.csv"
+    trows = _read_rows(tpath, TOWNSHIP_FIELDS, {"code": _text, "county": _text, "name": _text,
+                                                "population": _count, "seat": _text})
+    vrows = _read_rows(vpath, VILLAGE_FIELDS, {
+        "code": _text, "township": _text, "name": _text, "x_km": _number, "y_km": _number,
+        "lat": _number, "lon": _number, "children": _count, "primary_school": parse_bool,
+        "kg_places": _count, "kg_central": parse_bool})
+    names: dict[str, str] = {}
+    cpath = data_dir / "counties.csv"
+    if cpath.exists():
+        for rec, _ in _read_rows(cpath, COUNTY_FIELDS, {"code": _text, "name": _text},
+                                 optional_extra=("poverty", "special_post_capacity")):
+            names[rec["code"]] = rec["name"]
+
+    tproblems: list[RowProblem] = []
+    vproblems: list[RowProblem] = []
+    townships: dict[str, Township] = {}
+    trow: dict[str, int] = {}
+    seat_col = "seat"
+    for rec, cols in trows:
+        seat_col = cols["seat"]
+        code = rec["code"]
+        if code in townships:
+            tproblems.append(RowProblem(rec["row"], cols["code"], f"duplicate township code '{code}' (first at row {trow[code]})"))
+            continue
+        townships[code] = Township(code, rec["county"], rec["name"], rec["population"], rec["seat"])
+        trow[code] = rec["row"]
+    villages: dict[str, Village] = {}
+    vrow: dict[str, int] = {}
+    kinds: dict[str, set] = {}
+    listed: set[str] = set()
+    for rec, cols in vrows:
+        row, code = rec["row"], rec["code"]
+        listed.add(code)
+        bad = False
+        if code in villages:
+            vproblems.append(RowProblem(row, cols["code"], f"duplicate village code '{code}' (first at row {vrow[code]})"))
+            continue
+        township = townships.get(rec["township"])
+        if township is None:
+            vproblems.append(RowProblem(row, cols["township"], f"unknown township '{rec['township']}': it is not in townships.csv"))
+            bad = True
+        xy = rec.get("x_km") is not None and rec.get("y_km") is not None
+        ll = rec.get("lat") is not None and rec.get("lon") is not None
+        if xy == ll:
+            vproblems.append(RowProblem(row, None, "give the position either as x_km,y_km or as lat,lon (exactly one pair)"))
+            bad = True
+        elif ll and not (-90 <= rec["lat"] <= 90 and -180 <= rec["lon"] <= 180):
+            vproblems.append(RowProblem(row, cols["lat"], f"lat {rec['lat']}, lon {rec['lon']} is not a position on Earth"))
+            bad = True
+        if rec["kg_central"] and rec["kg_places"] == 0:
+            vproblems.append(RowProblem(row, cols["kg_central"], "kg_central is yes but kg_places is 0: a central kindergarten has places"))
+            bad = True
+        if bad:
+            continue
+        x, y = (rec["lon"], rec["lat"]) if ll else (rec["x_km"], rec["y_km"])
+        villages[code] = Village(code, rec["township"], rec["name"], x, y, rec["children"], rec["primary_school"],
+                                 rec["kg_places"], rec["kg_central"])
+        vrow[code] = row
+        kinds.setdefault(township.county, set()).add("ll" if ll else "xy")
+    for t in townships.values():
+        seat = villages.get(t.seat)
+        if seat is None and t.seat not in listed:
+            tproblems.append(RowProblem(trow[t.code], seat_col, f"township {t.code}: seat '{t.seat}' is not a village in villages.csv"))
+        elif seat is not None and seat.township != t.code:
+            tproblems.append(RowProblem(trow[t.code], seat_col,
+                                        f"township {t.code}: seat '{t.seat}' is a village of township {seat.township}, not of {t.code}"))
+    for county, k in kinds.items():
+        if len(k) > 1:
+            vproblems.append(RowProblem(None, None, f"county {county} mixes x_km,y_km and lat,lon positions: use one kind per county"))
+    lines = []
+    for path, problems in ((tpath, tproblems), (vpath, vproblems)):
+        if problems:
+            lines.append(f"{path}: {len(problems)} problem(s):")
+            lines += [f"  {p}" for p in problems]
+    if lines:
+        raise FupinError("kindergarten data: nothing was solved or written:\n" + "\n".join(lines))
+    counties: dict[str, County] = {}
+    for t in townships.values():
+        counties.setdefault(t.county, County(t.county, names.get(t.county, t.county), [], []))
+        counties[t.county].townships.append(t)
+    for v in villages.values():
+        c = counties[townships[v.township].county]
+        c.villages.append(v)
+        c.geographic = "ll" in kinds.get(c.code, set())
+    return [counties[c] for c in sorted(counties)]
+
+
+def distance_km(a: Village, b: Village, geographic: bool) -> float:
+    if not geographic:
+        return math.hypot(a.x - b.x, a.y - b.y)
+    lat1, lat2 = math.radians(a.y), math.radians(b.y)
+    dlat, dlon = lat2 - lat1, math.radians(b.x - a.x)
+    h = math.sin(dlat / 2) ** 2 + math.cos(lat1) * math.cos(lat2) * math.sin(dlon / 2) ** 2
+    return 2 * EARTH_RADIUS_KM * math.asin(min(1.0, math.sqrt(h)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Model and result
+
+
+@dataclass
+class CountyPlan:
+    """One county's result; plain data so that it crosses process boundaries."""
+
+    county: str
+    name: str
+    status: str
+    solver: str
+    reason: str = ""
+    cost: int | None = None
+    children_km: float | None = None
+    gap: float | None = None
+    build_seconds: float = 0.0
+    solver_seconds: float = 0.0
+    seconds: float = 0.0
+    sites: list[dict] = field(default_factory=list)
+    assignments: list[dict] = field(default_factory=list)
+    villages: list[dict] = field(default_factory=list)  # for the map
+
+    @property
+    def has_solution(self) -> bool:
+        return self.status in ("optimal", "time_limit_feasible")
+
+    def describe(self) -> str:
+        text = STATUS_TEXT[self.status]
+        if self.status == "time_limit_feasible":
+            text += f" (relative gap {self.gap:.2%})" if self.gap is not None else " (gap unknown)"
+        return text + (f": {self.reason}" if self.reason else "")
+
+    def summary(self) -> dict:
+        count = {a: sum(1 for s in self.sites if s["action"] == a) for a in ACTIONS}
+        return {
+            "name": self.name, "status": self.status, "status_text": self.describe(),
+            "cost": self.cost, "children_km": None if self.children_km is None else round(self.children_km, 3),
+            "solve_seconds": round(self.seconds, 3), "build_seconds": round(self.build_seconds, 3),
+            "solver_seconds": round(self.solver_seconds, 3),
+            "mip_gap": self.gap, "new": count["new"], "attached": count["attached"], "expanded": count["expand"],
+            "places_added": sum(s["places_added"] for s in self.sites),
+            "villages_served": len(self.assignments),
+        }
+
+
+class KindergartenModel:
+    """One county: n[v] new, a[v] attached, e[v] extra places; x[d,s] village d served at s."""
+
+    def __init__(self, county: County, scenario: KindergartenScenario | None = None):
+        self.county = county
+        self.scenario = scenario or KindergartenScenario()
+        sc = self.scenario
+        self.villages = {v.code: v for v in county.villages}
+        self.index = {code: k for k, code in enumerate(self.villages)}
+        self.demand = [v for v in county.villages if v.children >= sc.village_threshold]
+        self.reach: dict[str, list[tuple[str, float]]] = {}
+        for d in self.demand:
+            near = []
+            for s in county.villages:
+                dist = 0.0 if s.code == d.code else distance_km(d, s, county.geographic)
+                if dist <= sc.max_distance_km + 1e-9:
+                    near.append((s.code, dist))
+            self.reach[d.code] = near
+        self.seat_of = {t.seat: t for t in county.townships}
+
+    # capacities -------------------------------------------------------------------------------
+    def can_attach(self, v: Village) -> bool:
+        return v.primary_school and self.scenario.attach_capacity > 0
+
+    def can_expand(self, v: Village) -> bool:
+        return v.kg_places > 0 and self.scenario.expand_max > 0
+
+    def max_capacity(self, v: Village) -> int:
+        sc = self.scenario
+        return (v.kg_places + (sc.expand_max if self.can_expand(v) else 0)
+                + (sc.attach_capacity if self.can_attach(v) else 0) + sc.new_capacity)
+
+    def infeasibility_reasons(self) -> list[str]:
+        """Reasons seen without solving: a village no site in reach can hold, a populous township too small."""
+        sc = self.scenario
+        out = []
+        for d in self.demand:
+            sites = [(self.villages[s], dist) for s, dist in self.reach[d.code]]
+            caps = [(self.max_capacity(s), s) for s, _ in sites]
+            best, where = max(caps, key=lambda c: c[0])
+            if best == 0:
+                out.append(f"village {d.code} {d.name} ({d.children} children) has no site within "
+                           f"{sc.max_distance_km:g} km that can have a kindergarten")
+            elif d.children > best:
+                out.append(f"village {d.code} {d.name} has {d.children} children, but no site within "
+                           f"{sc.max_distance_km:g} km can reach that many places (at most {best} at {where.code} {where.name})")
+        for t in self.county.townships:
+            if t.population >= sc.populous_population:
+                members = [v for v in self.county.villages if v.township == t.code]
+                possible = sum((v.kg_places > 0) + self.can_attach(v) + (sc.new_capacity > 0) for v in members)
+                if possible < 2:
+                    out.append(f"township {t.code} {t.name} (population {t.population}) must have two kindergartens, "
+                               f"but its villages allow only {possible}")
+        return out
+
+    def build(self):
+        sc = self.scenario
+        idx = self.index
+        prob = pulp.LpProblem(f"kindergartens_{self.county.code}", pulp.LpMinimize)
+        n, a, e = {}, {}, {}
+        for v in self.county.villages:
+            k = idx[v.code]
+            seat = self.seat_of.get(v.code)
+            must_new = seat is not None and not v.kg_central
+            if sc.new_capacity > 0 or must_new:
+                n[v.code] = prob.add_variable(f"n_{k}", cat=pulp.LpBinary)
+                if must_new:  # the township seat gets its public central kindergarten
+                    prob += pulp.LpAffineExpression([(n[v.code], 1)]) >= 1, f"seat_{k}"
+            if self.can_attach(v):
+                a[v.code] = prob.add_variable(f"a_{k}", cat=pulp.LpBinary)
+            if self.can_expand(v):
+                e[v.code] = prob.add_variable(f"e_{k}", lowBound=0, upBound=sc.expand_max, cat=pulp.LpInteger)
+        x = {}
+        load: dict[str, list] = {}
+        for d in self.demand:
+            terms = []
+            for s, _ in self.reach[d.code]:
+                site = self.villages[s]
+                if site.kg_places == 0 and s not in n and s not in a:
+                    continue
+                # Strong links: d is served at s only if s has a kindergarten big enough for d alone.
+                without_new = site.kg_places + (sc.expand_max if s in e else 0) + (sc.attach_capacity if s in a else 0)
+                if d.children > without_new and s not in n:
+                    continue  # s can never hold d
+                var = prob.add_variable(f"x_{idx[d.code]}_{idx[s]}", cat=pulp.LpBinary)
+                x[(d.code, s)] = var
+                terms.append(var)
+                load.setdefault(s, []).append((var, d.children))
+                if d.children > without_new:
+                    prob += pulp.LpAffineExpression([(var, 1), (n[s], -1)]) <= 0, f"link_{idx[d.code]}_{idx[s]}"
+                elif site.kg_places + (sc.expand_max if s in e else 0) < d.children or site.kg_places == 0:
+                    opened = [(var, 1)] + [(v[s], -1) for v in (n, a) if s in v]
+                    prob += pulp.LpAffineExpression(opened) <= 0, f"link_{idx[d.code]}_{idx[s]}"
+            prob += pulp.lpSum(terms) == 1, f"serve_{idx[d.code]}"
+        for s, served in load.items():
+            expr = list(served)
+            if s in e:
+                expr.append((e[s], -1))
+            if s in a:
+                expr.append((a[s], -sc.attach_capacity))
+            if s in n:
+                expr.append((n[s], -sc.new_capacity))
+            prob += pulp.LpAffineExpression(expr) <= self.villages[s].kg_places, f"capacity_{idx[s]}"
+        for t in self.county.townships:
+            if t.population >= sc.populous_population:
+                members = [v for v in self.county.villages if v.township == t.code]
+                existing = sum(1 for v in members if v.kg_places > 0)
+                if existing < 2:
+                    terms = [(d[v.code], 1) for v in members for d in (n, a) if v.code in d]
+                    prob += pulp.LpAffineExpression(terms) >= 2 - existing, f"populous_{t.code}"
+        cost = pulp.LpAffineExpression([(var, sc.new_cost) for var in n.values()]
+                                       + [(var, sc.attach_cost) for var in a.values()]
+                                       + [(var, sc.expand_cost_per_place) for var in e.values()])
+        dist = {(d.code, s): km for d in self.demand for s, km in self.reach[d.code]}
+        children = {d.code: d.children for d in self.demand}
+        travel = pulp.LpAffineExpression([(var, children[k[0]] * dist[k]) for k, var in x.items()])
+        return prob, n, a, e, x, cost, travel, dist
+
+    def solve(self, solver: str = "highs", time_limit: float | None = 60) -> CountyPlan:
+        start = time.perf_counter()
+        plan = CountyPlan(self.county.code, self.county.name, "infeasible", solver)
+        plan.villages = [{"code": v.code, "name": v.name, "x": v.x, "y": v.y, "children": v.children,
+                          "demand": v.children >= self.scenario.village_threshold} for v in self.county.villages]
+        reasons = self.infeasibility_reasons()
+        if reasons:
+            plan.reason = "; ".join(reasons)
+            plan.seconds = time.perf_counter() - start
+            return plan
+        prob, n, a, e, x, cost, travel, dist = self.build()
+        prob.setObjective(cost)
+        plan.build_seconds = time.perf_counter() - start
+        deadline = None if time_limit is None else start + time_limit
+        first = run(prob, solver, time_limit)
+        plan.status, plan.gap, plan.solver_seconds = first.status, first.gap, first.seconds
+        if not first.has_solution:
+            if first.status == "infeasible":
+                plan.reason = ("the villages' children do not fit the places the sites within "
+                               f"{self.scenario.max_distance_km:g} km can offer together; raise max_distance_km or the capacities")
+            else:
+                plan.reason = first.message
+            plan.seconds = time.perf_counter() - start
+            return plan
+        values = self._values(n, a, e, x)
+        best = self._cost(values)
+        # Costs are whole yuan, so "cost <= best + 0.5" fixes the cost and leaves room for tolerances.
+        t0 = time.perf_counter()
+        prob += cost <= best + 0.5, "cheapest_cost"
+        # The sites opened (new, attached) stay as the first solve chose them; expansions and
+        # assignments may change at the same cost. (Letting the openings move too is exact but
+        # HiGHS then often finds no solution within minutes: see KINDERGARTENS.md §3.)
+        for var in (*n.values(), *a.values()):
+            var.lowBound = var.upBound = int_value(var)
+        prob.setObjective(travel)
+        plan.build_seconds += time.perf_counter() - t0
+        remaining = None if deadline is None else max(deadline - time.perf_counter(), 0.01)
+        second = run(prob, solver, remaining)
+        plan.solver_seconds += second.seconds
+        if second.has_solution:
+            values = self._values(n, a, e, x)
+            if second.status != "optimal" and plan.status == "optimal":
+                plan.reason = "children-km not proven least (time limit in the second solve)"
+        self._fill(plan, values, dist)
+        plan.seconds = time.perf_counter() - start
+        return plan
+
+    def _values(self, n, a, e, x):
+        return ({k: int_value(v) for k, v in n.items()}, {k: int_value(v) for k, v in a.items()},
+                {k: int_value(v) for k, v in e.items()},
+                {k: s for (k, s), v in x.items() if v.varValue is not None and v.varValue > 0.5})
+
+    def _cost(self, values) -> int:
+        sc = self.scenario
+        n, a, e, _ = values
+        return sum(n.values()) * sc.new_cost + sum(a.values()) * sc.attach_cost + sum(e.values()) * sc.expand_cost_per_place
+
+    def _fill(self, plan: CountyPlan, values, dist) -> None:
+        sc = self.scenario
+        n, a, e, served = values
+        township = {t.code: t for t in self.county.townships}
+        for v in self.county.villages:
+            added = {"expand": e.get(v.code, 0), "attached": sc.attach_capacity * a.get(v.code, 0),
+                     "new": sc.new_capacity * n.get(v.code, 0)}
+            capacity = v.kg_places + sum(added.values())
+            rows = []
+            if v.kg_places > 0 and added["expand"] == 0:
+                rows.append(("existing", 0, v.kg_central, 0))
+            if added["expand"]:
+                rows.append(("expand", added["expand"], v.kg_central, added["expand"] * sc.expand_cost_per_place))
+            if a.get(v.code):
+                rows.append(("attached", sc.attach_capacity, False, sc.attach_cost))
+            if n.get(v.code):
+                rows.append(("new", sc.new_capacity, v.code in self.seat_of, sc.new_cost))
+            for action, places, central, cost in rows:
+                plan.sites.append({"county": self.county.code, "township": v.township, "village": v.code,
+                                   "village_name": v.name, "township_name": township[v.township].name,
+                                   "action": action, "places_added": places, "capacity": capacity,
+                                   "central": "yes" if central else "no", "cost": cost})
+        for d in self.demand:
+            s = served[d.code]
+            plan.assignments.append({"county": self.county.code, "village": d.code, "site": s,
+                                     "distance_km": round(dist[(d.code, s)], 3), "children": d.children})
+        plan.cost = self._cost(values)
+        plan.children_km = sum(r["children"] * dist[(r["village"], r["site"])] for r in plan.assignments)
+
+
+# ---------------------------------------------------------------------------------------------
+# The province: counties in parallel
+
+
+@dataclass
+class ProvincePlan:
+    scenario: KindergartenScenario
+    solver: str
+    counties: list[CountyPlan]
+    seconds: float = 0.0
+    jobs: int = 1
+
+    @property
+    def solved(self) -> list[CountyPlan]:
+        return [c for c in self.counties if c.has_solution]
+
+    @property
+    def failed(self) -> list[CountyPlan]:
+        return [c for c in self.counties if not c.has_solution]
+
+    def summary(self) -> dict:
+        solved = self.solved
+        gaps = [c.gap for c in solved if c.gap is not None]
+        return {
+            "kind": "kindergartens",
+            "scenario": self.scenario.as_dict(),
+            "solver": self.solver,
+            "jobs": self.jobs,
+            "total": {
+                "status": "optimal" if solved and all(c.status == "optimal" for c in self.counties)
+                else ("partial" if solved else "infeasible"),
+                "counties": len(self.counties), "counties_solved": len(solved),
+                "counties_without_plan": [c.county for c in self.failed],
+                "cost": sum(c.cost for c in solved),
+                "children_km": round(sum(c.children_km for c in solved), 3),
+                "solve_seconds": round(sum(c.seconds for c in self.counties), 3),
+                "wall_seconds": round(self.seconds, 3),
+                "mip_gap": max(gaps) if gaps else None,
+                "new": sum(1 for c in solved for s in c.sites if s["action"] == "new"),
+                "attached": sum(1 for c in solved for s in c.sites if s["action"] == "attached"),
+                "expanded": sum(1 for c in solved for s in c.sites if s["action"] == "expand"),
+                "places_added": sum(s["places_added"] for c in solved for s in c.sites),
+            },
+            "counties": {c.county: c.summary() for c in self.counties},
+        }
+
+
+def _solve_county(args) -> CountyPlan:
+    county, scenario, solver, time_limit = args
+    try:
+        return KindergartenModel(county, scenario).solve(solver, time_limit)
+    except Exception as exc:  # one county's failure must not lose the others' plans
+        return CountyPlan(county.code, county.name, "error", solver, reason=f"{type(exc).__name__}: {exc}")
+
+
+def plan_province(counties: list[County], scenario: KindergartenScenario | None = None, solver: str = "highs",
+                  time_limit: float | None = 60, jobs: int | None = None,
+                  progress: Callable[[CountyPlan], None] | None = None) -> ProvincePlan:
+    """Solve every county (independently, `jobs` processes; 1 = in this process)."""
+    scenario = scenario or KindergartenScenario()
+    jobs = max(1, min(jobs or os.cpu_count() or 1, len(counties) or 1))
+    start = time.perf_counter()
+    tasks = [(c, scenario, solver, time_limit) for c in counties]
+    results: dict[str, CountyPlan] = {}
+    if jobs == 1:
+        for task in tasks:
+            plan = _solve_county(task)
+            results[plan.county] = plan
+            if progress:
+                progress(plan)
+    else:
+        # spawn, not fork: a forked child can inherit a solver library's lock held by another thread.
+        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+            try:
+                futures = [pool.submit(_solve_county, t) for t in tasks]
+                for future in as_completed(futures):
+                    plan = future.result()
+                    results[plan.county] = plan
+                    if progress:
+                        progress(plan)
+            except (BrokenProcessPool, RuntimeError) as exc:
+                raise FupinError(f"a worker process failed ({type(exc).__name__}); run again with --jobs 1") from None
+    return ProvincePlan(scenario, solver, [results[c.code] for c in counties], time.perf_counter() - start, jobs)

@@ -1,0 +1,61 @@
+"""report.pdf of `fupin plan kindergartens`: province summary, then per county a map and the actions."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from .charts import county_map
+from .render import Renderer, atomic_write, find_cjk_font, jinja_env
+
+TEXT = {
+    "zh": {"title": "幼儿园布局规划", "synthetic": "示例数据为合成数据（县名真实，乡镇、村、坐标、幼儿数均为虚构）。",
+           "province": "全省汇总", "county": "市县", "status": "求解状态", "cost": "费用（元）",
+           "children_km": "幼儿·公里", "new": "新建", "attached": "附设", "expand": "扩建", "existing": "现有",
+           "places": "新增学位", "seconds": "求解秒数", "gap": "MIP 间隙", "total": "合计",
+           "township": "乡镇", "village": "村", "action": "措施", "places_added": "新增学位",
+           "capacity": "学位容量", "central": "中心园", "no_plan": "无可行方案", "reason": "原因",
+           "map": "布局图（圆圈大小＝幼儿数，线＝就读分配）", "yes": "是", "no": "否", "scenario": "情景参数",
+           "optimal": "最优", "time_limit_feasible": "时限内可行（未证最优）", "infeasible": "不可行", "error": "出错",
+           "time_limit_no_solution": "时限内无解", "unbounded": "无界", "village_kg": "村（无园）"},
+    "en": {"title": "Kindergarten layout plan", "synthetic": "Sample data are synthetic (real county names; townships, villages, positions and children invented).",
+           "province": "Province summary", "county": "County", "status": "Status", "cost": "Cost (yuan)",
+           "children_km": "Children-km", "new": "new", "attached": "attached", "expand": "expand", "existing": "existing",
+           "places": "Places added", "seconds": "Solve s", "gap": "MIP gap", "total": "Total",
+           "township": "Township", "village": "Village", "action": "Action", "places_added": "Places added",
+           "capacity": "Capacity", "central": "Central", "no_plan": "No feasible plan", "reason": "Reason",
+           "map": "Map (circle size = children, lines = assignment)", "yes": "yes", "no": "no", "scenario": "Scenario",
+           "optimal": "optimal", "time_limit_feasible": "time limit, not proven optimal", "infeasible": "infeasible",
+           "error": "error", "time_limit_no_solution": "time limit, no plan", "unbounded": "unbounded",
+           "village_kg": "village (no kindergarten)"},
+}
+def view_model(plan, lang: str = "zh", font=None) -> dict:
+    t = TEXT[lang]
+    rows = []
+    for c in plan.counties:
+        s = c.summary()
+        rows.append([c.county, c.name, t[c.status], f"{c.cost:,}" if c.cost is not None else "",
+                     f"{c.children_km:,.1f}" if c.children_km is not None else "", s["new"], s["attached"],
+                     s["expanded"], s["places_added"], f"{c.seconds:.1f}", "" if c.gap is None else f"{c.gap:.2%}"])
+    total = plan.summary()["total"]
+    counties = []
+    for c in plan.counties:
+        entry = {"code": c.county, "name": c.name, "status": t[c.status], "reason": c.reason,
+                 "has_plan": c.has_solution, "map": None, "rows": []}
+        if c.has_solution:
+            entry["map"] = county_map(c, t, font)
+            entry["rows"] = [[s["township_name"], f'{s["village"]} {s["village_name"]}', t[s["action"]],
+                              s["places_added"], s["capacity"], t[s["central"]], f'{s["cost"]:,}'] for s in c.sites
+                             if s["action"] != "existing"]
+            entry["cost"] = f"{c.cost:,}"
+        counties.append(entry)
+    return {"t": t, "lang": lang, "rows": rows, "counties": counties,
+            "total": [t["total"], "", "", f"{total['cost']:,}", f"{total['children_km']:,.1f}", total["new"],
+                      total["attached"], total["expanded"], total["places_added"], f"{total['wall_seconds']:.1f}", ""],
+            "scenario": plan.scenario.as_dict()}
+
+
+def write_kindergarten_report(plan, path: Path | str, lang: str = "zh") -> str:
+    font = find_cjk_font()
+    view = view_model(plan, lang, font)
+    html = jinja_env().get_template("kindergartens.html").render(view=view)
+    return atomic_write(path, Renderer([html], font).pdf(html))
