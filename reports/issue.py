@@ -6,7 +6,6 @@ import datetime as dt
 import json
 from pathlib import Path
 
-from markupsafe import Markup
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -15,7 +14,7 @@ from procure import audit
 from .charts import share_chart
 from .compliance import ReportView, describe_changes
 from .models import ReportIssue
-from .render import Renderer, atomic_write, find_cjk_font, jinja_env
+from .render import SCHEME, Renderer, atomic_write, find_cjk_font, jinja_env
 from .xlsx import workbook_bytes
 
 FORMATS = ("pdf", "xlsx")
@@ -42,15 +41,16 @@ def register(session: Session, view: ReportView, target: Path, fmt: str, actor: 
     return row
 
 
+CHART_ASSET = "charts/share.png"
+
+
 def html(view: ReportView, font) -> tuple[str, dict[str, bytes]]:
-    """The document, and in-memory assets for the fetcher to serve it (none at present)."""
+    """The document, and the in-memory chart picture for the fetcher to serve with it."""
     t = view.t
     chart = share_chart(view.chart.months, view.chart.series, view.chart.threshold,
                         {"threshold": t["threshold"], "share": t["share"], "title": t["chart_title"]}, font)
-    # Inline, not <img>: WeasyPrint draws SVG images without the document's @font-face fonts, and
-    # would embed the whole system CJK font for the chart's labels.
-    svg = Markup(chart.decode("utf-8")[chart.index(b"<svg"):])
-    return jinja_env().get_template("compliance.html").render(view=view, chart=svg), {}
+    page = jinja_env().get_template("compliance.html").render(view=view, chart_url=SCHEME + CHART_ASSET)
+    return page, {CHART_ASSET: chart}
 
 
 def issue_reports(session: Session, jobs: list[tuple[ReportView, Path]], fmt: str, actor: str,

@@ -57,7 +57,8 @@ def test_injected_names_print_as_text_and_nothing_is_fetched(engine, tmp_path):
     pdf = tmp_path / "r.pdf"
     pdf.write_bytes(renderer.pdf(html, assets))
     assert renderer.fetcher.refused == []
-    assert sorted(renderer.fetcher.served) == ["fupin-static:fonts/report-cjk.ttf", "fupin-static:report.css"]
+    assert sorted(renderer.fetcher.served) == ["fupin-static:charts/share.png", "fupin-static:fonts/report-cjk.ttf",
+                                               "fupin-static:report.css"]
     text = squash(pdf_text(pdf, layout=False))
     assert squash(IMG) in text and squash(LINK) in text
     mined = squash(extract_text(pdf))  # pdfminer reads wrapped cells column-wise: check the pieces
