@@ -486,15 +486,21 @@ class KindergartenModel:
         # Costs are whole yuan, so "cost <= best + 0.5" fixes the cost and leaves room for tolerances.
         t0 = time.perf_counter()
         prob += cost <= best + 0.5, "cheapest_cost"
-        # The sites opened (new, attached) stay as the first solve chose them; expansions and
-        # assignments may change at the same cost. (Letting the openings move too is exact but
-        # HiGHS then often finds no solution within minutes: see KINDERGARTENS.md §3.)
-        for var in (*n.values(), *a.values()):
-            var.lowBound = var.upBound = int_value(var)
+        if solver == "highs":
+            # Exact lexicographic rule: openings, expansions and assignments all free at the cheapest
+            # cost. Stage 1's plan is handed to HiGHS as the starting solution, so the search always
+            # has a plan to improve (without it HiGHS found none within 60 s: KINDERGARTENS.md §3).
+            start_values = {var.name: var.varValue for var in prob.variables()}
+        else:
+            # CBC (through PuLP here) takes no starting solution: the sites opened (new, attached)
+            # stay as stage 1 chose them; expansions and assignments may change at the same cost.
+            start_values = None
+            for var in (*n.values(), *a.values()):
+                var.lowBound = var.upBound = int_value(var)
         prob.setObjective(travel)
         plan.build_seconds += time.perf_counter() - t0
         remaining = None if deadline is None else max(deadline - time.perf_counter(), 0.01)
-        second = run(prob, solver, remaining)
+        second = run(prob, solver, remaining, start=start_values)
         plan.solver_seconds += second.seconds
         if second.has_solution:
             values = self._values(n, a, e, x)
