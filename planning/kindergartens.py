@@ -24,7 +24,7 @@ from procure.tables import Field, read_table
 from procure.values import clean_text, parse_bool, parse_decimal
 
 from .inputs import Scenario, parse_count
-from .solve import STATUS_TEXT, SolveResult, int_value, run
+from .solve import describe_status, int_value, run
 
 EARTH_RADIUS_KM = 6371.0088
 ACTIONS = ("existing", "expand", "attached", "new")
@@ -321,10 +321,7 @@ class CountyPlan:
         return self.status in ("optimal", "time_limit_feasible")
 
     def describe(self) -> str:
-        text = STATUS_TEXT[self.status]
-        if self.status == "time_limit_feasible":
-            text += f" (relative gap {self.gap:.2%})" if self.gap is not None else " (gap unknown)"
-        return text + (f": {self.reason}" if self.reason else "")
+        return describe_status(self.status, self.gap, self.reason)
 
     def summary(self) -> dict:
         count = {a: sum(1 for s in self.sites if s["action"] == a) for a in ACTIONS}

@@ -19,7 +19,7 @@ import pulp
 
 from procure.errors import FupinError
 
-from .solve import STATUS_TEXT, SolveResult, run
+from .solve import SolveResult, describe_status, run
 
 _EPS = 1e-6
 
@@ -44,10 +44,7 @@ class LocationResult:
         return self.status in ("optimal", "time_limit_feasible")
 
     def describe(self) -> str:
-        text = STATUS_TEXT[self.status]
-        if self.status == "time_limit_feasible":
-            text += f" (relative gap {self.gap:.2%})" if self.gap is not None else " (gap unknown)"
-        return text + (f": {self.reason}" if self.reason else "")
+        return describe_status(self.status, self.gap, self.reason)
 
 
 def infeasibility_reason(capacity: dict, demand: dict, cost: dict, single_source: bool = True) -> str:

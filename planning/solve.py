@@ -38,10 +38,15 @@ class SolveResult:
         return self.status in ("optimal", "time_limit_feasible")
 
     def describe(self) -> str:
-        text = STATUS_TEXT[self.status]
-        if self.status == "time_limit_feasible":
-            text += f" (relative gap {self.gap:.2%})" if self.gap is not None else " (gap unknown)"
-        return text + (f": {self.message}" if self.message else "")
+        return describe_status(self.status, self.gap, self.message)
+
+
+def describe_status(status: str, gap: float | None, note: str = "") -> str:
+    """A solve's status in a planner's words, with the gap of a run stopped at the time limit."""
+    text = STATUS_TEXT[status]
+    if status == "time_limit_feasible":
+        text += f" (relative gap {gap:.2%})" if gap is not None else " (gap unknown)"
+    return text + (f": {note}" if note else "")
 
 
 def classify(status: int, sol_status: int) -> str:

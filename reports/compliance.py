@@ -24,6 +24,7 @@ from procure.rules import Basis, QuotaRule
 from procure.values import month_bounds, month_label, parse_month
 
 from .i18n import LABELS, LANGS, STATUS_TEXT
+from .render import Table
 
 PROVINCE = "province"
 CHART_MONTHS = 12
@@ -35,17 +36,6 @@ FIGURES = ["total_kg", "pa_kg", "share_qty", "total_amount", "pa_amount", "share
 FIGURE_LABEL = {"total_kg": "total_kg", "pa_kg": "pa_kg", "share_qty": "share_qty", "total_amount": "total_yuan",
                 "pa_amount": "pa_yuan", "share_amount": "share_amount", "status": "status",
                 "shortfall_kg": "shortfall_kg", "shortfall_amount": "shortfall_yuan"}
-
-
-@dataclass
-class Table:
-    key: str
-    title: str
-    columns: list[str]
-    rows: list[list[str]]
-    numeric: set[int] = field(default_factory=set)
-    totals: list[list[str]] = field(default_factory=list)
-    empty: str = ""
 
 
 @dataclass

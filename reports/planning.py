@@ -6,7 +6,7 @@ summary.json); this module only words, formats and lays them out.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 
 from markupsafe import Markup
@@ -15,7 +15,7 @@ from procure.errors import FupinError
 
 from .charts import bar_chart
 from .i18n import LANGS
-from .render import CjkFont, Renderer, atomic_write, find_cjk_font, jinja_env
+from .render import CjkFont, Renderer, Table, atomic_write, find_cjk_font, jinja_env
 
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
@@ -86,19 +86,6 @@ LABELS: dict[str, dict[str, str]] = {
 }
 # Per kind: (need field, allocated field) in the per-county figures.
 NEED_GOT = {"teachers": ("shortage", "allocated"), "graduates": ("vacancies", "intake")}
-
-
-@dataclass
-class Table:
-    """The shape reports/templates/table.html renders."""
-
-    key: str
-    title: str
-    columns: list[str]
-    rows: list[list[str]]
-    numeric: set[int] = field(default_factory=set)
-    totals: list[list[str]] = field(default_factory=list)
-    empty: str = ""
 
 
 @dataclass

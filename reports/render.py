@@ -19,7 +19,7 @@ import shutil
 import subprocess
 import tempfile
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from fontTools import subset as ft_subset
@@ -57,6 +57,19 @@ FONT_CANDIDATES = [
 _PROBE = "扶贫食堂"
 # WeasyPrint warns once per SVG style property of every chart; refused URLs are in StaticFetcher.refused.
 logging.getLogger("weasyprint").setLevel(logging.ERROR)
+
+
+@dataclass
+class Table:
+    """The shape templates/table.html renders."""
+
+    key: str
+    title: str
+    columns: list[str]
+    rows: list[list[str]]
+    numeric: set[int] = field(default_factory=set)
+    totals: list[list[str]] = field(default_factory=list)
+    empty: str = ""
 
 
 def _text_width(text: object) -> int:

@@ -9,7 +9,8 @@ from decimal import Decimal, InvalidOperation
 from openpyxl import Workbook
 from openpyxl.styles import Font
 
-from .compliance import ReportView, Table
+from .compliance import ReportView
+from .render import Table
 
 _NUMBER = re.compile(r"^-?\d+(\.\d+)?$")
 
