@@ -151,4 +151,4 @@ def _run(data, scenario, county_codes, jobs, solver, time_limit, lang, no_report
     click.echo(f"total: {total['counties_solved']}/{total['counties']} counties planned, cost {total['cost']:,} yuan, "
                f"{total['children_km']:,.1f} children-km, {total['wall_seconds']:.1f} s")
     click.echo(f"written: {out}/sites.csv, {out}/assignments.csv, {out}/summary.json"
-               + (", report.pdf" if (Path(out) / "report.pdf").exists() else ""))
+               + (f", {out}/report.pdf" if (Path(out) / "report.pdf").exists() else ""))
