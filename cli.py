@@ -9,10 +9,10 @@ from pathlib import Path
 
 import click
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 
 from procure import audit, db, ledger, masterdata, output, quota
 from procure.errors import FupinError
+from procure.messages import MessageGroup
 from procure.models import Canteen, Category, Institution, PackagingWeight, Supplier
 from procure.rules import DEFAULT_RULE, Basis, Scope
 from procure.template import write_template
@@ -35,12 +35,10 @@ class App:
         return self._engine
 
 
-class FupinGroup(click.Group):
-    """Turns domain and database errors into one clear message and exit status 1.
-
-    `lazy` names subcommands by "module:attribute", imported only when used: the planning and
-    report stacks (PuLP, pandas, WeasyPrint, matplotlib) take seconds to import, which a canteen
-    manager logging one purchase should not wait for.
+class FupinGroup(MessageGroup):
+    """Errors become messages (MessageGroup); `lazy` subcommands ("module:attribute") are imported
+    only when used: the planning and report stacks (PuLP, pandas, WeasyPrint, matplotlib) take
+    seconds to import, which a canteen manager logging one purchase should not wait for.
     """
 
     def __init__(self, *args, lazy: dict[str, str] | None = None, **kwargs):
@@ -55,17 +53,6 @@ class FupinGroup(click.Group):
             module, attribute = self.lazy[name].split(":")
             self.add_command(getattr(importlib.import_module(module), attribute), name)
         return super().get_command(ctx, name)
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except FupinError as exc:
-            raise click.ClickException(str(exc)) from None
-        except SQLAlchemyError as exc:
-            reason = getattr(exc, "orig", None) or exc
-            raise click.ClickException(f"database error: {reason}; nothing was written") from None
-        except OSError as exc:
-            raise click.ClickException(f"{exc.filename or ''}: {exc.strerror}".strip(": ")) from None
 
 
 pass_app = click.make_pass_decorator(App)
@@ -86,7 +73,7 @@ def cli(ctx, url, user):
     ctx.obj = App(url, user)
 
 
-@cli.group("db", cls=FupinGroup)
+@cli.group("db", cls=MessageGroup)
 def dbcmd():
     """The database schema.
 
@@ -110,7 +97,7 @@ def db_upgrade(app: App):
     click.echo(f"schema already at {after}" if before == after else f"schema upgraded from {before or 'empty'} to {after}")
 
 
-@cli.group(cls=FupinGroup)
+@cli.group(cls=MessageGroup)
 def procure():
     """Canteen purchases and the monthly 20% poverty-alleviation quota (plan item 19).
 

@@ -7,6 +7,7 @@ from pathlib import Path
 import click
 
 from procure.errors import FupinError
+from procure.messages import MessageGroup
 from reports.i18n import LANGS
 from reports.planning import write_compare_report, write_plan_report
 
@@ -17,18 +18,6 @@ from .kindergarten_cli import kindergartens
 from .output import ReportWriter, write_run
 from .solve import SOLVERS
 from .teachers import SpecialPostModel
-
-
-class PlanGroup(click.Group):
-    """Domain and file errors become one message and exit status 1, never a traceback."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except FupinError as exc:
-            raise click.ClickException(str(exc)) from None
-        except OSError as exc:
-            raise click.ClickException(f"{exc.filename or ''}: {exc.strerror}".strip(": ")) from None
 
 
 SAMPLE_DATA = Path(__file__).resolve().parents[1] / "data" / "planning"
@@ -87,7 +76,7 @@ def _finish(plan, out: Path, lang: str, data: Path) -> None:
     click.echo("written: " + ", ".join(f"{out}/{name}" for name in written))
 
 
-@click.group("plan", cls=PlanGroup)
+@click.group("plan", cls=MessageGroup)
 def plan():
     """Allocation scenarios: special-post teachers, targeted free-training students, kindergarten sites.
 

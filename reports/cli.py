@@ -6,30 +6,16 @@ from pathlib import Path
 
 import click
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 
 from procure import db
 from procure.errors import FupinError
+from procure.messages import MessageGroup
 from procure.models import Institution, utcnow
 from procure.rules import DEFAULT_RULE, Basis
 
 from .compliance import build, parse_period
 from .i18n import LANGS
 from .issue import FORMATS, issue_reports
-
-
-class ReportGroup(click.Group):
-    """Domain, database and file errors become one message and exit status 1 (also outside `fupin`)."""
-
-    def invoke(self, ctx):
-        try:
-            return super().invoke(ctx)
-        except FupinError as exc:
-            raise click.ClickException(str(exc)) from None
-        except SQLAlchemyError as exc:
-            raise click.ClickException(f"database error: {getattr(exc, 'orig', None) or exc}; nothing was issued") from None
-        except OSError as exc:
-            raise click.ClickException(f"{exc.filename or ''}: {exc.strerror}".strip(": ")) from None
 
 
 def _app():
@@ -43,7 +29,7 @@ def _app():
     raise click.ClickException("`report` needs the fupin database: run it as `fupin [--db URL] report ...`")
 
 
-@click.group("report", cls=ReportGroup)
+@click.group("report", cls=MessageGroup)
 def report():
     """PDF and XLSX reports for finance offices, registered with a fingerprint of their ledger rows.
 
