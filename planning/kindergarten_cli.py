@@ -9,11 +9,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-import os
-import shutil
 import sys
-import tempfile
-import uuid
 from pathlib import Path
 
 import click
@@ -21,6 +17,7 @@ import click
 from procure.errors import FupinError
 
 from .kindergartens import KindergartenScenario, ProvincePlan, plan_province, read_province
+from .output import run_folder
 from .solve import SOLVERS
 
 RUN_FILES = ("sites.csv", "assignments.csv", "summary.json", "report.pdf")
@@ -47,21 +44,7 @@ def report_writer():
 
 def write_kindergarten_run(plan: ProvincePlan, out_dir: str | Path, lang: str = "zh", report: bool = True) -> Path:
     """sites.csv, assignments.csv, summary.json, report.pdf into `out_dir`, all at once or not at all."""
-    out = Path(out_dir)
-    if out.exists():
-        if not out.is_dir():
-            raise FupinError(f"{out}: exists and is not a folder; choose another --out")
-        foreign = sorted(p.name for p in out.iterdir() if p.name not in RUN_FILES)
-        if foreign:
-            raise FupinError(f"{out}: holds files that are not from a kindergarten run ({', '.join(foreign[:5])}); "
-                             "choose an empty or new folder for --out")
-    parent = out.absolute().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    os.chmod(tmp, 0o777 & ~umask)
-    try:
+    with run_folder(out_dir, RUN_FILES, "kindergarten run") as tmp:
         solved = plan.solved
         (tmp / "sites.csv").write_text(_csv([s for c in solved for s in c.sites], SITE_COLUMNS), encoding="utf-8")
         (tmp / "assignments.csv").write_text(
@@ -73,17 +56,7 @@ def write_kindergarten_run(plan: ProvincePlan, out_dir: str | Path, lang: str = 
             note = "report.pdf"
         (tmp / "summary.json").write_text(
             json.dumps({**plan.summary(), "report": note}, ensure_ascii=False, indent=2) + "\n", encoding="utf-8")
-        if out.exists():
-            old = parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-            os.rename(out, old)
-            os.rename(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
-    return out
+    return Path(out_dir)
 
 
 @click.command("kindergartens")

@@ -9,8 +9,9 @@ import os
 import shutil
 import tempfile
 import uuid
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator
 
 from procure.errors import FupinError
 
@@ -35,17 +36,19 @@ def summary_json(plan, report_note: str) -> str:
     return json.dumps({**plan.summary(), "report": report_note}, ensure_ascii=False, indent=2) + "\n"
 
 
-def write_run(plan, out_dir: str | Path, report: ReportWriter | None = None) -> Path:
-    """Write the run into `out_dir`, replacing an earlier run there; on any error nothing changes."""
-    if not plan.has_solution:
-        raise FupinError(f"no allocation to write: {plan.describe()}")
+@contextmanager
+def run_folder(out_dir: str | Path, files: tuple[str, ...], what: str) -> Iterator[Path]:
+    """A temporary folder to write a run into; it replaces `out_dir` only if the block succeeds.
+
+    `out_dir` may hold an earlier run (only `files`), never anything else.
+    """
     out = Path(out_dir)
     if out.exists():
         if not out.is_dir():
             raise FupinError(f"{out}: exists and is not a folder; choose another --out")
-        foreign = sorted(p.name for p in out.iterdir() if p.name not in RUN_FILES)
+        foreign = sorted(p.name for p in out.iterdir() if p.name not in files)
         if foreign:
-            raise FupinError(f"{out}: holds files that are not from a planning run ({', '.join(foreign[:5])}); "
+            raise FupinError(f"{out}: holds files that are not from a {what} ({', '.join(foreign[:5])}); "
                              "choose an empty or new folder for --out")
     parent = out.absolute().parent
     parent.mkdir(parents=True, exist_ok=True)
@@ -55,11 +58,7 @@ def write_run(plan, out_dir: str | Path, report: ReportWriter | None = None) -> 
     # mkdtemp makes the folder private (0700); a run folder is meant to be shared like any other.
     os.chmod(tmp, 0o777 & ~umask)
     try:
-        (tmp / "allocation.csv").write_text(allocation_csv(plan), encoding="utf-8")
-        note = "report.pdf" if report else "not written: no report writer is installed"
-        if report:
-            report(plan.view_model(), tmp / "report.pdf")
-        (tmp / "summary.json").write_text(summary_json(plan, note), encoding="utf-8")
+        yield tmp
         if out.exists():
             # Two renames: a crash between them leaves the old run beside the new one, never a mixture.
             old = parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
@@ -71,4 +70,16 @@ def write_run(plan, out_dir: str | Path, report: ReportWriter | None = None) -> 
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
-    return out
+
+
+def write_run(plan, out_dir: str | Path, report: ReportWriter | None = None) -> Path:
+    """Write the run into `out_dir`, replacing an earlier run there; on any error nothing changes."""
+    if not plan.has_solution:
+        raise FupinError(f"no allocation to write: {plan.describe()}")
+    with run_folder(out_dir, RUN_FILES, "planning run") as tmp:
+        (tmp / "allocation.csv").write_text(allocation_csv(plan), encoding="utf-8")
+        note = "report.pdf" if report else "not written: no report writer is installed"
+        if report:
+            report(plan.view_model(), tmp / "report.pdf")
+        (tmp / "summary.json").write_text(summary_json(plan, note), encoding="utf-8")
+    return Path(out_dir)
