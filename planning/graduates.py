@@ -11,6 +11,7 @@ import pulp
 
 from .inputs import (PROGRAMMES, County, DataProblems, Scenario, check_counties, check_keyed_counts,
                      county_lookup, read_data_dir)
+from .output import run_view_model
 from .solve import SolveResult, int_value, run
 
 MARGINAL_METHOD = ("re-solve with one more applicant for the county in every intake year of the programme; "
@@ -204,18 +205,5 @@ class TargetedStudentPlan:
 
     def view_model(self) -> dict:
         """What a report needs: headline figures, one row per county, and the year-by-year rows."""
-        summary = self.summary()
-        return {
-            "kind": "graduates",
-            "title": "定向免培生招生分配方案 Targeted free-training student intake",
-            "scenario": summary["scenario"],
-            "status": summary["status"],
-            "status_text": summary["status_text"],
-            "solver": self.solver,
-            "objective": summary["objective"],
-            "objective_name": summary["objective_name"],
-            "totals": summary["totals"],
-            "marginal_method": summary["marginal_values"]["method"],
-            "counties": [{"code": c, **v} for c, v in summary["counties"].items()],
-            "rows": self.allocation_rows(),
-        }
+        return run_view_model(self, self.summary(), "graduates",
+                              "定向免培生招生分配方案 Targeted free-training student intake")

@@ -23,6 +23,18 @@ GRADUATE_COLUMNS = ["county", "programme", "intake_year", "intake", "graduation_
 ReportWriter = Callable[[dict, Path], None]
 
 
+def run_view_model(plan, summary: dict, kind: str, title: str) -> dict:
+    """What a run's report needs: headline figures, one row per county, the allocation rows."""
+    return {
+        "kind": kind, "title": title, "scenario": summary["scenario"], "status": summary["status"],
+        "status_text": summary["status_text"], "solver": plan.solver, "objective": summary["objective"],
+        "objective_name": summary["objective_name"], "totals": summary["totals"],
+        "marginal_method": summary["marginal_values"]["method"],
+        "counties": [{"code": c, **v} for c, v in summary["counties"].items()],
+        "rows": plan.allocation_rows(),
+    }
+
+
 def allocation_csv(plan) -> str:
     columns = TEACHER_COLUMNS if plan.kind == "teachers" else GRADUATE_COLUMNS
     buf = io.StringIO()

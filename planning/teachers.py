@@ -12,6 +12,7 @@ import pulp
 
 from .inputs import (STAGES, County, DataProblems, Scenario, check_counties, check_keyed_counts,
                      county_lookup, read_data_dir)
+from .output import run_view_model
 from .solve import STATUS_TEXT, SolveResult, int_value, run
 
 MARGINAL_METHOD = ("re-solve of the first stage with the county's special_post_capacity + 1 "
@@ -249,18 +250,5 @@ class SpecialPostPlan:
     def view_model(self) -> dict:
         """What a report needs: headline figures, one row per county, and the stage detail."""
         summary = self.summary()
-        return {
-            "kind": "teachers",
-            "title": "特岗教师分配方案 Special-post teacher allocation",
-            "scenario": summary["scenario"],
-            "status": summary["status"],
-            "status_text": summary["status_text"],
-            "solver": self.solver,
-            "objective": summary["objective"],
-            "objective_name": summary["objective_name"],
-            "largest_unmet_percent": summary["second_stage"]["largest_unmet_percent"],
-            "totals": summary["totals"],
-            "marginal_method": summary["marginal_values"]["method"],
-            "counties": [{"code": c, **v} for c, v in summary["counties"].items()],
-            "rows": self.allocation_rows(),
-        }
+        return {**run_view_model(self, summary, "teachers", "特岗教师分配方案 Special-post teacher allocation"),
+                "largest_unmet_percent": summary["second_stage"]["largest_unmet_percent"]}
