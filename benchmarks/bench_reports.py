@@ -1,20 +1,26 @@
 """Report PDF speed: fupin's renderer against plain WeasyPrint use, measured in the same run.
 
-Baseline: each document on its own, its CSS naming the installed CJK font. fupin: the batch shares
-one stylesheet, font configuration and font (served whole when WeasyPrint subsets with HarfBuzz,
-else cut once per batch with fontTools). Both render the same HTML: the chart as a PNG picture and
-tables with fixed column widths, which is where most of the time went.
+Every figure is the wall time from finished HTML (and the chart's data) to PDF bytes, chart drawing
+included. Baseline: each document on its own, its CSS naming the installed CJK font (WeasyPrint
+then copies and subsets the whole 17 MB font for every font size of every document). fupin: the
+batch shares one stylesheet, font configuration and a font cut down once to the batch's characters
+(reports.render.batch_font); `--jobs N` spreads the batch over N processes (this one included).
+The rounds alternate baseline and fupin; each figure is the median of the rounds, so load from other
+programs on the machine hits both alike.
 
     .venv/bin/python benchmarks/bench_reports.py                  # builds a sample database
+    .venv/bin/python benchmarks/bench_reports.py --rounds 5 --jobs 2
     .venv/bin/python benchmarks/bench_reports.py --db sqlite:////tmp/x.db --month 2025-03
 """
 
 from __future__ import annotations
 
 import argparse
-import io
 import datetime as dt
+import io
+import os
 import re
+import statistics
 import sys
 import tempfile
 import time
@@ -48,11 +54,11 @@ def sample_db(folder: Path) -> str:
     return url
 
 
-def baseline_pdf(html: str, assets: dict[str, bytes], family: str) -> bytes:
+def baseline_pdf(html: str, assets: dict, family: str) -> bytes:
     css = (render.STATIC / "report.css").read_text(encoding="utf-8")
     css = re.sub(r"@font-face\s*{[^}]*}", "", css).replace(f'"{DOCUMENT_FONT}"', f'"{family}"')
     html = html.replace(f"font-family: {DOCUMENT_FONT}", f"font-family: '{family}'")
-    fetcher = render.StaticFetcher(assets)
+    fetcher = render.StaticFetcher({k: v() if callable(v) else v for k, v in assets.items()})
     font_config = FontConfiguration()
     sheet = CSS(string=css, font_config=font_config, url_fetcher=fetcher)
     return HTML(string=html, base_url=render.BASE_URL, url_fetcher=fetcher).write_pdf(
@@ -70,6 +76,9 @@ def main() -> None:
     parser.add_argument("--db", help="database URL (default: a sample database built in a temp folder)")
     parser.add_argument("--month", default="2025-03")
     parser.add_argument("--institution", default="HNU-S", help="the single report measured")
+    parser.add_argument("--jobs", type=int, default=render.default_processes(),
+                        help="processes for the parallel batch (default: CPU cores, as `fupin report`)")
+    parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; medians are shown")
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         url = args.db or sample_db(Path(tmp))
@@ -82,34 +91,34 @@ def main() -> None:
                                             for c in codes])
         docs = [issue.html(v, font) for v in views]
         single = docs[codes.index(args.institution)]
-        print(f"font: {font.family} ({font.path}); {len(codes)} institutions; month {args.month}")
-        print(f"view models: {t_build / len(codes):.3f} s per report (not in the figures below)")
+        n = len(docs)
+        print(f"font: {font.family} ({font.path}); {n} institutions; month {args.month}; "
+              f"{os.cpu_count()} CPU cores; {args.rounds} rounds, medians")
+        print(f"view models: {t_build / n:.3f} s per report (not in the figures below)")
 
-        baseline_pdf(*single, font.family)  # warm-up: WeasyPrint, Pango and fontconfig caches
-        t_base_one, _ = timed(lambda: baseline_pdf(*single, font.family))
-
-        def ours_one():
-            renderer = render.Renderer([single[0]], font)
-            return renderer.pdf(*single)
-        t_ours_one, _ = timed(ours_one)
-
-        t_base_batch, _ = timed(lambda: [baseline_pdf(h, a, font.family) for h, a in docs])
-
-        def ours_batch():
-            renderer = render.Renderer([h for h, _ in docs], font)
-            return [renderer.pdf(h, a) for h, a in docs]
-        t_ours_batch, _ = timed(ours_batch)
-
-    n = len(docs)
-    one_pages = page_count(ours_one())
-    batch_pages = sum(page_count(pdf) for pdf in ours_batch())
-    print(f"single report ({args.institution}, {one_pages} pages, including loading the font):")
-    print(f"  baseline {t_base_one:.3f} s   fupin {t_ours_one:.3f} s ({t_ours_one / one_pages:.3f} s a page)   "
-          f"ratio {t_base_one / t_ours_one:.1f}x")
-    print(f"batch of {n} institution reports ({batch_pages} pages):")
-    print(f"  baseline {t_base_batch:.3f} s ({t_base_batch / n:.3f} s each)   "
-          f"fupin {t_ours_batch:.3f} s ({t_ours_batch / n:.3f} s each, {t_ours_batch / batch_pages:.3f} s a page)   "
-          f"ratio {t_base_batch / t_ours_batch:.1f}x")
+        baseline_pdf(*single, font.family)  # warm-up: WeasyPrint, Pango, fontconfig and matplotlib caches
+        measures = {"base_one": [], "one": [], "base_batch": [], "batch": [], "parallel": []}
+        for _ in range(args.rounds):
+            measures["base_one"].append(timed(lambda: baseline_pdf(*single, font.family))[0])
+            measures["one"].append(timed(lambda: render.render_batch([single], font))[0])
+            measures["base_batch"].append(timed(lambda: [baseline_pdf(h, a, font.family) for h, a in docs])[0])
+            measures["batch"].append(timed(lambda: render.render_batch(docs, font, processes=1))[0])
+            t, pdfs = timed(lambda: render.render_batch(docs, font, processes=args.jobs))
+            measures["parallel"].append(t)
+    m = {k: statistics.median(v) for k, v in measures.items()}
+    one_pages = page_count(render.render_batch([single], font)[0])
+    pages = sum(page_count(pdf) for pdf in pdfs)
+    print(f"single report ({args.institution}, {one_pages} pages, chart and font preparation included):")
+    print(f"  baseline {m['base_one']:.3f} s   fupin {m['one']:.3f} s ({m['one'] / one_pages:.3f} s a page)   "
+          f"ratio {m['base_one'] / m['one']:.2f}x")
+    print(f"batch of {n} institution reports ({pages} pages), wall time per report:")
+    print(f"  baseline           {m['base_batch'] / n:.3f} s each")
+    print(f"  fupin --jobs 1     {m['batch'] / n:.3f} s each ({m['batch'] / pages:.3f} s a page)   "
+          f"ratio {m['base_batch'] / m['batch']:.2f}x")
+    print(f"  fupin --jobs {args.jobs:<5} {m['parallel'] / n:.3f} s each (spawning helpers included)   "
+          f"ratio {m['base_batch'] / m['parallel']:.2f}x")
+    print("rounds (s, whole batch): " + "; ".join(f"{k} " + " ".join(f"{x:.2f}" for x in v)
+                                                 for k, v in measures.items() if "batch" in k or k == "parallel"))
 
 
 def page_count(pdf: bytes) -> int:

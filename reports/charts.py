@@ -11,10 +11,12 @@ import matplotlib
 matplotlib.use("Agg")
 
 from matplotlib import font_manager  # noqa: E402
+from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
 
 from markupsafe import Markup  # noqa: E402
+from PIL import Image  # noqa: E402
 
 from .render import CjkFont  # noqa: E402
 
@@ -42,10 +44,16 @@ def _svg(fig: Figure, font: CjkFont) -> str:
     return buf.getvalue().replace(f"font-family: '{font.family}', 'DejaVu Sans'", f"font-family: {DOCUMENT_FONT}")
 
 
-def _png(fig: Figure) -> bytes:
+def _png(fig: Figure, dpi: int = 200) -> bytes:
+    """An opaque RGB PNG, quickly compressed: WeasyPrint decodes and re-compresses every PNG anyway,
+    and an alpha channel would make it compress a second picture (the PDF soft mask).
+    No timestamp or software stamp: the same data gives the same bytes."""
+    fig.set_dpi(dpi)
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    picture = Image.frombuffer("RGBA", canvas.get_width_height(), canvas.buffer_rgba(), "raw", "RGBA", 0, 1)
     buf = io.BytesIO()
-    # No timestamp or software stamp: the same data gives the same bytes.
-    fig.savefig(buf, format="png", dpi=200, metadata={"Software": None})
+    picture.convert("RGB").save(buf, format="PNG", compress_level=1)
     return buf.getvalue()
 
 

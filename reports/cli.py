@@ -15,7 +15,7 @@ from procure.rules import DEFAULT_RULE, Basis
 
 from .compliance import build, parse_period
 from .i18n import LANGS
-from .issue import FORMATS, issue_reports
+from .issue import FORMATS, issuing
 
 
 def _app():
@@ -49,8 +49,10 @@ def report():
 @click.option("--format", "fmt", type=click.Choice(FORMATS), default=None,
               help="pdf or xlsx (default: from the -o file's extension, else pdf).")
 @click.option("--basis", type=click.Choice([b.value for b in Basis]), help="Decide status on quantity or amount.")
+@click.option("--jobs", type=click.IntRange(min=1), default=None,
+              help="PDFs rendered at once, in separate processes (default: one per CPU core).")
 @click.option("-o", "--output", "out", required=True, type=click.Path(), help="The file to write (a folder with --every-institution).")
-def compliance(month, period, institution, every_institution, lang, fmt, basis, out):
+def compliance(month, period, institution, every_institution, lang, fmt, basis, jobs, out):
     """The quota-compliance report of a month (or a period) for a finance office.
 
     Every report is registered as issued (who, when, data fingerprint, file hash). A report
@@ -63,6 +65,7 @@ def compliance(month, period, institution, every_institution, lang, fmt, basis, 
         fupin report compliance --period 2025-01..2025-03 -o province-2025Q1.pdf
         fupin report compliance --month 2025-03 --format xlsx -o province-2025-03.xlsx
         fupin report compliance --month 2025-03 --every-institution -o out/2025-03/
+        fupin report compliance --month 2025-03 --every-institution --jobs 1 -o out/2025-03/
     """
     months = parse_period(month, period)
     rule = DEFAULT_RULE.with_overrides(basis=basis)
@@ -86,13 +89,14 @@ def compliance(month, period, institution, every_institution, lang, fmt, basis, 
             if not codes:
                 raise FupinError("no institutions yet: fupin procure import-master --kind institutions FILE")
             label = months[0] if len(months) == 1 else f"{months[0]}_{months[-1]}"
-            jobs = [(build(uow.session, months, c, rule, lang, now), target / f"{c}-{label}-{lang}.{fmt}")
-                    for c in codes]
+            reports = [(build(uow.session, months, c, rule, lang, now), target / f"{c}-{label}-{lang}.{fmt}")
+                       for c in codes]
         else:
-            jobs = [(build(uow.session, months, institution, rule, lang, now), target)]
-        rows = issue_reports(uow.session, jobs, fmt, app.user, now)
-        uow.commit()
-    for row, (view, path) in zip(rows, jobs):
+            reports = [(build(uow.session, months, institution, rule, lang, now), target)]
+        # Files are rendered to temporaries, registered and committed, then moved into place.
+        with issuing(uow.session, reports, fmt, app.user, now, processes=jobs) as rows:
+            uow.commit()
+    for row, (view, path) in zip(rows, reports):
         note = (f", amends no. {view.previous_no} ({len(view.changes)} change(s))" if view.amendment
                 else f", same figures as no. {view.previous_no}" if view.previous_no else "")
         click.echo(f"wrote {path}: report no. {row.id}, fingerprint {view.fingerprint[:16]}{note}")

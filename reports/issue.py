@@ -1,9 +1,16 @@
-"""Issuing reports: register each one (who, when, fingerprint, file hash), then write the files."""
+"""Issuing reports: render every file of a batch, register them (who, when, fingerprint, file hash),
+commit, and only then put the files in place: all of a batch or nothing."""
 
 from __future__ import annotations
 
 import datetime as dt
+import functools
+import hashlib
 import json
+import os
+import tempfile
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 from sqlalchemy import select
@@ -14,7 +21,9 @@ from procure import audit
 from .charts import share_chart
 from .compliance import ReportView, describe_changes
 from .models import ReportIssue
-from .render import SCHEME, Renderer, atomic_write, find_cjk_font, jinja_env
+from procure.errors import FupinError
+
+from .render import SCHEME, default_processes, find_cjk_font, jinja_env, render_batch
 from .xlsx import workbook_bytes
 
 FORMATS = ("pdf", "xlsx")
@@ -44,33 +53,61 @@ def register(session: Session, view: ReportView, target: Path, fmt: str, actor: 
 CHART_ASSET = "charts/share.png"
 
 
-def html(view: ReportView, font) -> tuple[str, dict[str, bytes]]:
-    """The document, and the in-memory chart picture for the fetcher to serve with it."""
+def html(view: ReportView, font) -> tuple[str, dict]:
+    """The document, and its chart picture as a callable the renderer draws (in whichever process renders it)."""
     t = view.t
-    chart = share_chart(view.chart.months, view.chart.series, view.chart.threshold,
-                        {"threshold": t["threshold"], "share": t["share"], "title": t["chart_title"]}, font)
+    chart = functools.partial(share_chart, view.chart.months, view.chart.series, view.chart.threshold,
+                              {"threshold": t["threshold"], "share": t["share"], "title": t["chart_title"]}, font)
     page = jinja_env().get_template("compliance.html").render(view=view, chart_url=SCHEME + CHART_ASSET)
     return page, {CHART_ASSET: chart}
 
 
-def issue_reports(session: Session, jobs: list[tuple[ReportView, Path]], fmt: str, actor: str,
-                  now: dt.datetime) -> list[ReportIssue]:
-    """Register and write every report of a batch; PDFs share one font subset (see render.py).
+def _stage(target: Path, data: bytes) -> Path:
+    """`data` in a temporary file beside `target` (same folder, so the final move is atomic)."""
+    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "wb") as f:
+            f.write(data)
+            f.flush()
+            os.fsync(f.fileno())
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
 
-    The caller commits: if any file fails, nothing is registered.
+
+@contextmanager
+def issuing(session: Session, jobs: list[tuple[ReportView, Path]], fmt: str, actor: str, now: dt.datetime,
+            processes: int | None = None) -> Iterator[list[ReportIssue]]:
+    """Register and render every report of a batch into temporary files; yields the registrations.
+
+    The caller commits inside the `with` block. When the block ends normally the files move into
+    place; on any failure (rendering, writing, committing) every temporary file is removed, and
+    without a commit nothing is registered. PDFs share one font and are rendered by up to
+    `processes` processes (default: one per core).
     """
+    for _, target in jobs:
+        if not Path(target).parent.is_dir():
+            raise FupinError(f"{target}: the folder {Path(target).parent} does not exist")
     rows = [register(session, view, Path(target), fmt, actor, now) for view, target in jobs]
-    if fmt == "pdf":
-        font = find_cjk_font()
-        documents = [html(view, font) for view, _ in jobs]
-        renderer = Renderer([doc for doc, _ in documents], font)
-        blobs = [renderer.pdf(doc, assets) for doc, assets in documents]
-    else:
-        blobs = [workbook_bytes(view) for view, _ in jobs]
-    for row, (view, target), blob in zip(rows, jobs, blobs):
-        row.file_sha256 = atomic_write(target, blob)
-        audit.record(session, actor, "issue", "report", row.id,
-                     {"key": view.report_key, "file": Path(target).name, "sha256": row.file_sha256,
-                      "fingerprint": view.fingerprint, "amends": view.previous_no if view.amendment else None})
-    session.flush()
-    return rows
+    staged: list[tuple[Path, Path]] = []
+    try:
+        if fmt == "pdf":
+            font = find_cjk_font()
+            blobs = render_batch([html(view, font) for view, _ in jobs], font,
+                                 default_processes() if processes is None else processes)
+        else:
+            blobs = [workbook_bytes(view) for view, _ in jobs]
+        for row, (view, target), blob in zip(rows, jobs, blobs):
+            staged.append((_stage(Path(target), blob), Path(target)))
+            row.file_sha256 = hashlib.sha256(blob).hexdigest()
+            audit.record(session, actor, "issue", "report", row.id,
+                         {"key": view.report_key, "file": Path(target).name, "sha256": row.file_sha256,
+                          "fingerprint": view.fingerprint, "amends": view.previous_no if view.amendment else None})
+        session.flush()
+        yield rows
+        for tmp, target in staged:
+            os.replace(tmp, target)
+    finally:
+        for tmp, _ in staged:
+            tmp.unlink(missing_ok=True)

@@ -1,10 +1,11 @@
 """HTML templates to PDF: escaped templates, a fetcher that serves only our assets, one CJK font.
 
-Speed: WeasyPrint subsets every embedded font per document. With libharfbuzz-subset installed
-that takes milliseconds, and the installed font is served whole through @font-face. Without it,
-WeasyPrint falls back to pure-Python fontTools, which takes seconds on a CJK font (tens of
-thousands of glyphs); we then subset once per batch to the characters the batch uses and embed
-that small font as is. The stylesheet and font configuration are shared by the batch.
+Speed: a batch of documents is served one small font, the installed CJK font cut down once to
+the characters the batch uses (HarfBuzz's subsetter: milliseconds; without it fontTools, a few
+tenths of a second). WeasyPrint otherwise copies and subsets the whole 17 MB font for every font
+size and weight of every document. The stylesheet and font configuration are shared by the
+batch, and `render_batch` spreads a batch over several processes (spawned, each with the same
+prepared font); pictures given as callables are drawn there too.
 """
 
 from __future__ import annotations
@@ -14,13 +15,19 @@ import hashlib
 import io
 import logging
 import mimetypes
+import multiprocessing
 import os
 import shutil
 import subprocess
 import tempfile
 import unicodedata
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass, field
 from pathlib import Path
+
+import cffi
 
 from fontTools import subset as ft_subset
 from fontTools.ttLib import TTCollection, TTFont, TTLibError
@@ -100,7 +107,9 @@ def column_widths(columns: list[str], rows: list[list[str]], numeric: set[int] |
     return [round(100 * w / total, 2) for w in widest]
 
 
+@functools.lru_cache(maxsize=None)
 def jinja_env() -> Environment:
+    """One environment per process: templates are compiled once, not once per report."""
     # autoescape=True, not select_autoescape(): names from the ledger are never markup.
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True)
@@ -217,28 +226,190 @@ def harfbuzz_subsets() -> bool:
     return bool(ffi.harfbuzz_subset) and bool(ffi.harfbuzz.hb_version_atleast(4, 1, 0))
 
 
+_HB_CDEF = """
+    typedef ... hb_blob_t;
+    typedef ... hb_face_t;
+    typedef ... hb_set_t;
+    typedef ... hb_subset_input_t;
+    hb_blob_t * hb_blob_create_from_file (const char *file_name);
+    const char * hb_blob_get_data (hb_blob_t *blob, unsigned int *length);
+    void hb_blob_destroy (hb_blob_t *blob);
+    hb_face_t * hb_face_create (hb_blob_t *blob, unsigned int index);
+    hb_blob_t * hb_face_reference_blob (hb_face_t *face);
+    void hb_face_destroy (hb_face_t *face);
+    void hb_set_add (hb_set_t *set, uint32_t codepoint);
+    uint32_t hb_tag_from_string (const char *str, int len);
+    hb_subset_input_t * hb_subset_input_create_or_fail (void);
+    void hb_subset_input_destroy (hb_subset_input_t *input);
+    hb_set_t * hb_subset_input_set (hb_subset_input_t *input, int set_type);
+    void hb_subset_input_set_flags (hb_subset_input_t *input, unsigned value);
+    hb_face_t * hb_subset_or_fail (hb_face_t *source, const hb_subset_input_t *input);
+"""
+_HB_SETS_UNICODE, _HB_SETS_DROP_TABLE_TAG = 1, 3
+_HB_FLAGS_NO_HINTING, _HB_FLAGS_NOTDEF_OUTLINE = 0x01, 0x40
+_DROPPED_TABLES = [b"EBDT", b"EBLC", b"EBSC", b"FFTM", b"DSIG"]  # bitmaps and tool stamps
+
+
+@functools.lru_cache(maxsize=1)
+def _hb():
+    hb_ffi = cffi.FFI()
+    hb_ffi.cdef(_HB_CDEF)
+    # The same libraries WeasyPrint loaded; the subsetter links the core library.
+    for name in ("harfbuzz-subset", "libharfbuzz-subset.so.0", "libharfbuzz-subset.0.dylib", "libharfbuzz-subset-0.dll"):
+        try:
+            return hb_ffi, hb_ffi.dlopen(name)
+        except OSError:
+            continue
+    return hb_ffi, None
+
+
+def harfbuzz_subset_font(font: CjkFont, text: str) -> bytes | None:
+    """`font` cut down to the characters of `text` (plus ASCII) by HarfBuzz; None when it cannot."""
+    if not harfbuzz_subsets():
+        return None
+    hb_ffi, hb = _hb()
+    if hb is None:
+        return None
+    blob = hb.hb_blob_create_from_file(str(font.path).encode())
+    face = hb.hb_face_create(blob, font.index)
+    hb.hb_blob_destroy(blob)
+    plan = hb.hb_subset_input_create_or_fail()
+    if plan == hb_ffi.NULL:
+        hb.hb_face_destroy(face)
+        return None
+    try:
+        unicodes = hb.hb_subset_input_set(plan, _HB_SETS_UNICODE)
+        for code in sorted({ord(ch) for ch in text} | set(range(0x20, 0x7F))):
+            hb.hb_set_add(unicodes, code)
+        dropped = hb.hb_subset_input_set(plan, _HB_SETS_DROP_TABLE_TAG)
+        for tag in _DROPPED_TABLES:
+            hb.hb_set_add(dropped, hb.hb_tag_from_string(tag, -1))
+        hb.hb_subset_input_set_flags(plan, _HB_FLAGS_NO_HINTING | _HB_FLAGS_NOTDEF_OUTLINE)
+        subset = hb.hb_subset_or_fail(face, plan)
+        if subset == hb_ffi.NULL:
+            return None
+        out = hb.hb_face_reference_blob(subset)
+        length = hb_ffi.new("unsigned int *")
+        data = bytes(hb_ffi.buffer(hb.hb_blob_get_data(out, length), length[0])) if out != hb_ffi.NULL else b""
+        hb.hb_blob_destroy(out)
+        hb.hb_face_destroy(subset)
+        return data or None
+    finally:
+        hb.hb_subset_input_destroy(plan)
+        hb.hb_face_destroy(face)
+
+
+@dataclass(frozen=True)
+class BatchFont:
+    """The font bytes a batch serves as FupinCJK, and whether WeasyPrint may cut them down further."""
+
+    data: bytes
+    full_fonts: bool
+
+
+def batch_font(font: CjkFont, htmls: list[str]) -> BatchFont:
+    """One small font for every document of a batch: the characters of its HTML and stylesheet."""
+    text = "".join(htmls) + (STATIC / "report.css").read_text(encoding="utf-8")
+    small = harfbuzz_subset_font(font, text)
+    if small is not None:
+        # WeasyPrint's own per-document HarfBuzz subsetting of this small font is cheap and
+        # leaves each PDF only the glyphs it shows.
+        return BatchFont(small, full_fonts=False)
+    # Without HarfBuzz WeasyPrint would subset again in pure Python: embed the batch subset as is.
+    return BatchFont(subset_font(font, text), full_fonts=True)
+
+
+Asset = bytes | Callable[[], bytes]
+
+
 class Renderer:
     """Renders a batch of HTML documents to PDF with one font, stylesheet and font configuration."""
 
-    def __init__(self, htmls: list[str], font: CjkFont | None = None):
-        font = font or find_cjk_font()
-        css_text = (STATIC / "report.css").read_text(encoding="utf-8")
-        self.font = font
-        # With HarfBuzz, WeasyPrint cuts the whole font down per document faster than fontTools
-        # can once per batch; only the first face of a collection can be served whole.
-        self.full_fonts = not (harfbuzz_subsets() and font.index == 0)
-        font_bytes = (subset_font(font, "".join(htmls) + css_text) if self.full_fonts
-                      else font.path.read_bytes())
-        self.fetcher = StaticFetcher({FONT_ASSET: font_bytes})
+    def __init__(self, htmls: list[str], font: CjkFont | None = None, prepared: BatchFont | None = None):
+        self.font = font = font or find_cjk_font()
+        prepared = prepared or batch_font(font, htmls)
+        self.full_fonts = prepared.full_fonts
+        self.fetcher = StaticFetcher({FONT_ASSET: prepared.data})
         self.font_config = FontConfiguration()
         self.css = CSS(url=SCHEME + "report.css", url_fetcher=self.fetcher, font_config=self.font_config)
 
-    def pdf(self, html: str, assets: dict[str, bytes] | None = None) -> bytes:
-        self.fetcher.assets.update(assets or {})
+    def pdf(self, html: str, assets: dict[str, Asset] | None = None) -> bytes:
+        """One document; an asset given as a callable (a chart) is drawn here, where it is used."""
+        self.fetcher.assets.update({k: v() if callable(v) else v for k, v in (assets or {}).items()})
         doc = HTML(string=html, base_url=BASE_URL, url_fetcher=self.fetcher)
         # full_fonts when the font is already our batch subset: WeasyPrint's pure-Python
         # fallback subsetting would only repeat the work.
         return doc.write_pdf(stylesheets=[self.css], font_config=self.font_config, full_fonts=self.full_fonts)
+
+
+_worker: Renderer | None = None
+_claims = None  # shared [next from the front, end of what is left], under its lock
+
+
+def _start_worker(font: CjkFont, prepared: BatchFont, claims) -> None:
+    global _worker, _claims
+    _worker, _claims = Renderer([], font, prepared), claims
+
+
+def _claim(claims, from_front: bool) -> int | None:
+    """The next document nobody has taken yet: helpers take from the front, the caller from the back."""
+    with claims.get_lock():
+        front, end = claims[0], claims[1]
+        if front >= end:
+            return None
+        if from_front:
+            claims[0] = front + 1
+            return front
+        claims[1] = end - 1
+        return end - 1
+
+
+def _drain(documents: list[tuple[str, dict[str, Asset]]]) -> list[tuple[int, bytes]]:
+    assert _worker is not None
+    done = []
+    while (i := _claim(_claims, from_front=True)) is not None:
+        done.append((i, _worker.pdf(*documents[i])))
+    return done
+
+
+def default_processes() -> int:
+    return os.cpu_count() or 1
+
+
+def render_batch(documents: list[tuple[str, dict[str, Asset]]], font: CjkFont | None = None,
+                 processes: int = 1) -> list[bytes]:
+    """PDF bytes of every (html, assets) document, in order, rendered by up to `processes` processes.
+
+    The font is prepared once, here. This process renders too, from the end of the list, while
+    spawned helpers (which take a moment to start) take documents from the front. Assets given as
+    callables must be picklable (a functools.partial of a module-level function).
+    """
+    font = font or find_cjk_font()
+    prepared = batch_font(font, [html for html, _ in documents])
+    local = Renderer([], font, prepared)
+    helpers = min(processes, len(documents)) - 1
+    if helpers <= 0:
+        return [local.pdf(*doc) for doc in documents]
+    spawn = multiprocessing.get_context("spawn")
+    claims = spawn.Array("i", [0, len(documents)])
+    results: list[bytes | None] = [None] * len(documents)
+    pool = ProcessPoolExecutor(max_workers=helpers, mp_context=spawn, initializer=_start_worker,
+                               initargs=(font, prepared, claims))
+    try:
+        tasks = [pool.submit(_drain, documents) for _ in range(helpers)]
+        while (i := _claim(claims, from_front=False)) is not None:
+            results[i] = local.pdf(*documents[i])
+        for task in tasks:
+            for i, pdf in task.result():
+                results[i] = pdf
+    except BrokenProcessPool:
+        raise FupinError("a report-rendering process stopped unexpectedly (out of memory?); nothing was "
+                         "written. Run again with --jobs 1 to render in one process.") from None
+    finally:
+        with claims.get_lock():  # on any failure, helpers stop after the document in hand
+            claims[0] = claims[1]
+        pool.shutdown(wait=True)
+    return results  # type: ignore[return-value]
 
 
 def atomic_write(target: Path | str, data: bytes) -> str:

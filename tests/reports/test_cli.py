@@ -74,3 +74,68 @@ def test_migration_0002_matches_the_models(tmp_path):
     engine = db.make_engine(f"sqlite:///{tmp_path / 'fresh.db'}")
     db.upgrade(engine)
     command.check(db.alembic_config(engine))  # raises if models and migrations differ
+
+
+def _registered(engine):
+    from sqlalchemy import func, select
+
+    from procure.models import AuditEvent
+    from reports.models import ReportIssue
+    with db.unit_of_work(engine) as uow:
+        issues = list(uow.session.scalars(select(ReportIssue).order_by(ReportIssue.id)))
+        events = uow.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "issue"))
+    return issues, events
+
+
+def test_every_institution_with_jobs_renders_in_several_processes(engine, tmp_path):
+    import hashlib
+    result = _run(engine, "--month", "2025-03", "--every-institution", "--jobs", "2", "-o", str(tmp_path))
+    assert result.exit_code == 0, result.output
+    files = sorted(tmp_path.glob("*-2025-03-zh.pdf"))
+    issues, events = _registered(engine)
+    assert len(files) == len(issues) == events == 8
+    for row in issues:
+        assert hashlib.sha256((tmp_path / row.file_name).read_bytes()).hexdigest() == row.file_sha256
+    assert "琼州示例大学" in pdf_text(tmp_path / "HNU-S-2025-03-zh.pdf")
+    assert not [p for p in os.listdir(tmp_path) if p.endswith(".tmp")]
+    bad = _run(engine, "--month", "2025-03", "--every-institution", "--jobs", "0", "-o", str(tmp_path))
+    assert bad.exit_code == 2 and "--jobs" in bad.output
+
+
+def test_a_failure_mid_batch_leaves_no_files_and_no_registrations(engine, tmp_path, monkeypatch):
+    from reports import issue
+    real_stage, calls = issue._stage, []
+
+    def stage_until_the_disk_is_full(target, data):
+        calls.append(target)
+        if len(calls) == 5:
+            raise OSError(28, "No space left on device", str(target))
+        return real_stage(target, data)
+
+    monkeypatch.setattr(issue, "_stage", stage_until_the_disk_is_full)
+    out = tmp_path / "out"
+    out.mkdir()
+    result = _run(engine, "--month", "2025-03", "--every-institution", "--jobs", "1", "-o", str(out))
+    assert result.exit_code == 1 and "No space left on device" in result.output, result.output
+    assert "Traceback" not in result.output
+    assert len(calls) == 5 and os.listdir(out) == []
+    assert _registered(engine) == ([], 0)
+
+
+def test_a_failed_commit_removes_the_rendered_files(engine, tmp_path):
+    import pytest
+
+    from procure.rules import DEFAULT_RULE
+    from reports import compliance, issue
+
+    from .conftest import NOW
+    out = tmp_path / "out"
+    out.mkdir()
+    with db.unit_of_work(engine, write=True) as uow:
+        jobs = [(compliance.build(uow.session, ["2025-03"], code, DEFAULT_RULE, "zh", NOW), out / f"{code}.xlsx")
+                for code in ["HNU-S", "HKVC-S"]]
+        with pytest.raises(RuntimeError), issue.issuing(uow.session, jobs, "xlsx", "tester", NOW):
+            assert len([p for p in os.listdir(out) if p.endswith(".tmp")]) == 2
+            raise RuntimeError("the commit failed")
+    assert os.listdir(out) == []
+    assert _registered(engine) == ([], 0)

@@ -22,8 +22,8 @@ def _issue(engine, tmp_path, institution="HNU-S", months=("2025-03",), lang="zh"
     target = tmp_path / f"{name}.{fmt}"
     with db.unit_of_work(engine, write=True) as uow:
         view = compliance.build(uow.session, list(months), institution, DEFAULT_RULE, lang, NOW)
-        [row] = issue.issue_reports(uow.session, [(view, target)], fmt, "tester", NOW)
-        uow.commit()
+        with issue.issuing(uow.session, [(view, target)], fmt, "tester", NOW) as [row]:
+            uow.commit()
     return view, row, target
 
 
