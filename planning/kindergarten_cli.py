@@ -16,7 +16,7 @@ import click
 
 from procure.errors import FupinError
 
-from .kindergartens import KindergartenScenario, ProvincePlan, plan_province, read_province
+from .kindergartens import METHODS, KindergartenScenario, ProvincePlan, plan_province, read_province
 from .output import run_folder
 from .solve import SOLVERS
 
@@ -71,11 +71,14 @@ def write_kindergarten_run(plan: ProvincePlan, out_dir: str | Path, lang: str = 
 @click.option("--solver", type=click.Choice(SOLVERS), default="highs", show_default=True)
 @click.option("--time-limit", default=30.0, show_default=True, type=click.FloatRange(min=0.1),
               help="Seconds each county's solves may take; a county stopped there reports its gap.")
+@click.option("--method", type=click.Choice(METHODS), default="columns", show_default=True,
+              help="columns: column generation, exact and fast on counties of a few hundred villages "
+                   "(the compact model finishes what it cannot); compact: the compact model alone.")
 @click.option("--lang", type=click.Choice(["zh", "en"]), default="zh", show_default=True, help="Report language.")
 @click.option("--no-report", is_flag=True, help="Skip report.pdf (faster).")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for sites.csv, assignments.csv, summary.json, report.pdf (replaced as a whole).")
-def kindergartens(data, scenario, county_codes, jobs, solver, time_limit, lang, no_report, out):
+def kindergartens(data, scenario, county_codes, jobs, solver, time_limit, method, lang, no_report, out):
     """Kindergarten sites per county: new, expanded and attached kindergartens (plan item 2).
 
     Every village with enough young children is served by a kindergarten within reach, every
@@ -87,14 +90,14 @@ def kindergartens(data, scenario, county_codes, jobs, solver, time_limit, lang, 
         fupin plan kindergartens --data data/kindergartens --county WZS --county BT --out runs/kg
     """
     try:
-        _run(data, scenario, county_codes, jobs, solver, time_limit, lang, no_report, out)
+        _run(data, scenario, county_codes, jobs, solver, time_limit, method, lang, no_report, out)
     except FupinError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:
         raise click.ClickException(f"{exc.filename or ''}: {exc.strerror}".strip(": ")) from None
 
 
-def _run(data, scenario, county_codes, jobs, solver, time_limit, lang, no_report, out):
+def _run(data, scenario, county_codes, jobs, solver, time_limit, method, lang, no_report, out):
     sc = KindergartenScenario.from_yaml(scenario)
     counties = read_province(data)
     if county_codes:
@@ -108,7 +111,8 @@ def _run(data, scenario, county_codes, jobs, solver, time_limit, lang, no_report
         counties = [c for c in counties if c.code in wanted]
     with click.progressbar(length=len(counties), label="counties", file=sys.stderr,
                            show_pos=True) as bar:
-        plan = plan_province(counties, sc, solver, time_limit, jobs, progress=lambda _: bar.update(1))
+        plan = plan_province(counties, sc, solver, time_limit, jobs, progress=lambda _: bar.update(1),
+                             method=method)
     if not plan.solved:
         raise FupinError("no county has a feasible plan; nothing was written:\n  "
                          + "\n  ".join(f"{c.county} {c.name}: {c.describe()}" for c in plan.failed))
@@ -117,6 +121,7 @@ def _run(data, scenario, county_codes, jobs, solver, time_limit, lang, no_report
     for c in plan.counties:
         if c.has_solution:
             gap = "" if c.status == "optimal" else f", not proven optimal (gap {c.gap:.2%})" if c.gap is not None else ""
+            gap += f" ({c.reason})" if c.reason else ""
             click.echo(f"{c.county} {c.name}: cost {c.cost:,} yuan, {c.children_km:,.1f} children-km, "
                        f"{c.seconds:.1f} s{gap}")
     for c in plan.failed:

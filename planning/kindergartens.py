@@ -23,11 +23,13 @@ from procure.errors import FupinError, InputFileError, RowProblem
 from procure.tables import Field, read_table
 from procure.values import clean_text, parse_bool, parse_decimal
 
+from .columns import cost_step, solve_by_columns
 from .inputs import Scenario, parse_count
 from .solve import describe_status, int_value, run
 
 EARTH_RADIUS_KM = 6371.0088
 ACTIONS = ("existing", "expand", "attached", "new")
+METHODS = ("columns", "compact")
 
 TOWNSHIP_FIELDS = [
     Field("code", ("代码", "乡镇代码", "编码")),
@@ -306,7 +308,9 @@ class CountyPlan:
     status: str
     solver: str
     reason: str = ""
+    method: str = "columns"
     cost: int | None = None
+    lower_bound: int | None = None
     children_km: float | None = None
     gap: float | None = None
     build_seconds: float = 0.0
@@ -330,7 +334,7 @@ class CountyPlan:
             "cost": self.cost, "children_km": None if self.children_km is None else round(self.children_km, 3),
             "solve_seconds": round(self.seconds, 3), "build_seconds": round(self.build_seconds, 3),
             "solver_seconds": round(self.solver_seconds, 3),
-            "mip_gap": self.gap, "new": count["new"], "attached": count["attached"], "expanded": count["expand"],
+            "mip_gap": self.gap, "lower_bound": self.lower_bound, "method": self.method, "new": count["new"], "attached": count["attached"], "expanded": count["expand"],
             "places_added": sum(s["places_added"] for s in self.sites),
             "villages_served": len(self.assignments),
         }
@@ -454,9 +458,16 @@ class KindergartenModel:
         travel = pulp.LpAffineExpression([(var, children[k[0]] * dist[k]) for k, var in x.items()])
         return prob, n, a, e, x, cost, travel, dist
 
-    def solve(self, solver: str = "highs", time_limit: float | None = 60) -> CountyPlan:
+    def solve(self, solver: str = "highs", time_limit: float | None = 60, method: str = "columns") -> CountyPlan:
+        """Least cost, then least children-km at that cost (KINDERGARTENS.md §2 and §4).
+
+        method "columns": column generation, exact when it finishes (the compact model takes over,
+        from its plan, when it does not); "compact": the compact model alone.
+        """
+        if method not in METHODS:
+            raise ValueError(f"unknown method '{method}': use one of {', '.join(METHODS)}")
         start = time.perf_counter()
-        plan = CountyPlan(self.county.code, self.county.name, "infeasible", solver)
+        plan = CountyPlan(self.county.code, self.county.name, "infeasible", solver, method=method)
         plan.villages = [{"code": v.code, "name": v.name, "x": v.x, "y": v.y, "children": v.children,
                           "demand": v.children >= self.scenario.village_threshold} for v in self.county.villages]
         reasons = self.infeasibility_reasons()
@@ -464,29 +475,85 @@ class KindergartenModel:
             plan.reason = "; ".join(reasons)
             plan.seconds = time.perf_counter() - start
             return plan
+        deadline = None if time_limit is None else start + time_limit
+        outcome = None
+        if method == "columns":
+            outcome = solve_by_columns(self, solver, time_limit)
+            plan.solver_seconds = outcome.solver_seconds
+            plan.build_seconds = outcome.seconds - outcome.solver_seconds  # pricing, enumeration, masters
+            plan.lower_bound = outcome.lower_bound
+            if outcome.status == "infeasible":
+                plan.reason = self.INFEASIBLE
+                plan.seconds = time.perf_counter() - start
+                return plan
+            if outcome.status == "optimal":
+                plan.status, plan.gap = "optimal", 0.0
+                if not outcome.km_proven:
+                    plan.reason = "children-km not proven least (time limit in the second solve)"
+                self._fill(plan, self._plan_values(outcome.plan), self._distances())
+                plan.seconds = time.perf_counter() - start
+                return plan
+            plan.method = "columns+compact"
+            if outcome.plan is not None and deadline is not None and deadline - time.perf_counter() < 1.0:
+                plan.method = "columns"  # no time for the compact model: the column plan, with its gap
+                plan.status = "time_limit_feasible"
+                plan.gap = (outcome.plan.cost - (plan.lower_bound or 0)) / outcome.plan.cost if outcome.plan.cost else 0.0
+                plan.reason = "" if "time" in outcome.note else outcome.note
+                self._fill(plan, self._plan_values(outcome.plan), self._distances())
+                plan.seconds = time.perf_counter() - start
+                return plan
+        self._solve_compact(plan, solver, deadline, outcome)
+        plan.seconds = time.perf_counter() - start
+        return plan
+
+    INFEASIBLE = ("the villages' children do not fit the places the sites within reach can offer together; "
+                  "raise max_distance_km or the capacities")
+
+    def _distances(self) -> dict:
+        return {(d.code, s): km for d in self.demand for s, km in self.reach[d.code]}
+
+    def _plan_values(self, p):
+        return (dict(p.new), dict(p.attach), dict(p.expand), dict(p.served))
+
+    def _solve_compact(self, plan: CountyPlan, solver: str, deadline: float | None, outcome) -> None:
+        t0 = time.perf_counter()
         prob, n, a, e, x, cost, travel, dist = self.build()
         prob.setObjective(cost)
-        plan.build_seconds = time.perf_counter() - start
-        deadline = None if time_limit is None else start + time_limit
-        first = run(prob, solver, time_limit)
-        plan.status, plan.gap, plan.solver_seconds = first.status, first.gap, first.seconds
-        if not first.has_solution:
-            if first.status == "infeasible":
-                plan.reason = ("the villages' children do not fit the places the sites within "
-                               f"{self.scenario.max_distance_km:g} km can offer together; raise max_distance_km or the capacities")
-            else:
-                plan.reason = first.message
-            plan.seconds = time.perf_counter() - start
-            return plan
-        values = self._values(n, a, e, x)
+        plan.build_seconds += time.perf_counter() - t0
+
+        def left(share: float = 1.0) -> float | None:
+            return None if deadline is None else max((deadline - time.perf_counter()) * share, 0.01)
+
+        known = outcome.plan if outcome is not None else None
+        start_values = self._start(known, n, a, e, x) if known is not None and solver == "highs" else None
+        # Stage 1 leaves a fifth of the time to stage 2.
+        first = run(prob, solver, left(0.8), start=start_values)
+        plan.solver_seconds += first.seconds
+        values = self._values(n, a, e, x) if first.has_solution else None
+        if values is not None and known is not None and self._cost(values) > known.cost:
+            values = None  # the column plan is cheaper than what the compact model found
+        if values is None and known is not None:
+            values = self._plan_values(known)
+        if values is None:
+            plan.status = first.status
+            plan.reason = self.INFEASIBLE if first.status == "infeasible" else first.message
+            return
         best = self._cost(values)
+        bounds = [b for b in (first.bound, plan.lower_bound) if b is not None]
+        bound = max(bounds) if bounds else None
+        plan.lower_bound = None if bound is None else int(math.ceil(bound / cost_step(self) - 1e-6) * cost_step(self))
+        if first.status == "optimal" or (plan.lower_bound is not None and best <= plan.lower_bound):
+            plan.status, plan.gap = "optimal", 0.0
+        else:
+            plan.status = "time_limit_feasible"
+            plan.gap = None if plan.lower_bound is None else (best - plan.lower_bound) / best
+        self._load(values, n, a, e, x)
         # Costs are whole yuan, so "cost <= best + 0.5" fixes the cost and leaves room for tolerances.
         t0 = time.perf_counter()
         prob += cost <= best + 0.5, "cheapest_cost"
         if solver == "highs":
             # Exact lexicographic rule: openings, expansions and assignments all free at the cheapest
-            # cost. Stage 1's plan is handed to HiGHS as the starting solution, so the search always
-            # has a plan to improve (without it HiGHS found none within 60 s: KINDERGARTENS.md §3).
+            # cost, from stage 1's plan (without a start HiGHS found none within 60 s: KINDERGARTENS.md §3).
             start_values = {var.name: var.varValue for var in prob.variables()}
         else:
             # CBC (through PuLP here) takes no starting solution: the sites opened (new, attached)
@@ -496,16 +563,26 @@ class KindergartenModel:
                 var.lowBound = var.upBound = int_value(var)
         prob.setObjective(travel)
         plan.build_seconds += time.perf_counter() - t0
-        remaining = None if deadline is None else max(deadline - time.perf_counter(), 0.01)
-        second = run(prob, solver, remaining, start=start_values)
+        second = run(prob, solver, left(), start=start_values)
         plan.solver_seconds += second.seconds
         if second.has_solution:
             values = self._values(n, a, e, x)
             if second.status != "optimal" and plan.status == "optimal":
                 plan.reason = "children-km not proven least (time limit in the second solve)"
         self._fill(plan, values, dist)
-        plan.seconds = time.perf_counter() - start
-        return plan
+
+    def _start(self, p, n, a, e, x) -> dict[str, float]:
+        """A column plan as values of the compact model's variables."""
+        self._load(self._plan_values(p), n, a, e, x)
+        return {var.name: var.varValue for var in (*n.values(), *a.values(), *e.values(), *x.values())}
+
+    def _load(self, values, n, a, e, x) -> None:
+        nv, av, ev, served = values
+        for group, chosen in ((n, nv), (a, av), (e, ev)):
+            for k, var in group.items():
+                var.varValue = chosen.get(k, 0)
+        for (d, s), var in x.items():
+            var.varValue = 1 if served.get(d) == s else 0
 
     def _values(self, n, a, e, x):
         return ({k: int_value(v) for k, v in n.items()}, {k: int_value(v) for k, v in a.items()},
@@ -595,21 +672,21 @@ class ProvincePlan:
 
 
 def _solve_county(args) -> CountyPlan:
-    county, scenario, solver, time_limit = args
+    county, scenario, solver, time_limit, method = args
     try:
-        return KindergartenModel(county, scenario).solve(solver, time_limit)
+        return KindergartenModel(county, scenario).solve(solver, time_limit, method)
     except Exception as exc:  # one county's failure must not lose the others' plans
         return CountyPlan(county.code, county.name, "error", solver, reason=f"{type(exc).__name__}: {exc}")
 
 
 def plan_province(counties: list[County], scenario: KindergartenScenario | None = None, solver: str = "highs",
                   time_limit: float | None = 60, jobs: int | None = None,
-                  progress: Callable[[CountyPlan], None] | None = None) -> ProvincePlan:
+                  progress: Callable[[CountyPlan], None] | None = None, method: str = "columns") -> ProvincePlan:
     """Solve every county (independently, `jobs` processes; 1 = in this process)."""
     scenario = scenario or KindergartenScenario()
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(counties) or 1))
     start = time.perf_counter()
-    tasks = [(c, scenario, solver, time_limit) for c in counties]
+    tasks = [(c, scenario, solver, time_limit, method) for c in counties]
     results: dict[str, CountyPlan] = {}
     if jobs == 1:
         for task in tasks:

@@ -32,6 +32,7 @@ class SolveResult:
     objective: float | None = None
     gap: float | None = None
     message: str = ""
+    bound: float | None = None  # the best bound on the objective the solver proved (minimising)
 
     @property
     def has_solution(self) -> bool:
@@ -91,7 +92,7 @@ def _swallow_highs_banner() -> None:
 class _HiGHSWithStart(pulp.HiGHS):
     """pulp.HiGHS that hands HiGHS a starting solution (values by variable name) before it runs."""
 
-    def __init__(self, start: dict[str, float] | None = None, **kwargs):
+    def __init__(self, start: dict[str, float] | None = None, **kwargs):  # kwargs: pulp.HiGHS's
         super().__init__(**kwargs)
         self.start = start
 
@@ -113,12 +114,13 @@ class _HiGHSWithStart(pulp.HiGHS):
 
 
 def run(prob: pulp.LpProblem, solver: str = "highs", time_limit: float | None = 60,
-        start: dict[str, float] | None = None) -> SolveResult:
+        start: dict[str, float] | None = None, highs_options: dict | None = None) -> SolveResult:
     """Solve `prob` in place; read variable values only when `has_solution`.
 
     `start` (values by variable name, HiGHS only) is a feasible solution for the search to begin
-    from; PuLP's CBC call takes none.
+    from; PuLP's CBC call takes none. `highs_options` are HiGHS option values (ignored by CBC).
     """
+    options = dict(highs_options or {})
     if solver not in SOLVERS:
         raise ValueError(f"unknown solver '{solver}': use one of {', '.join(SOLVERS)}")
     if start and solver != "highs":
@@ -129,7 +131,7 @@ def run(prob: pulp.LpProblem, solver: str = "highs", time_limit: float | None = 
     try:
         if solver == "highs":
             _swallow_highs_banner()
-            engine = _HiGHSWithStart(start, msg=False, timeLimit=limit)
+            engine = _HiGHSWithStart(start, msg=False, timeLimit=limit, **options)
         else:
             # CBC prints its bound only to the log, so the gap is read from there.
             fd, log_path = tempfile.mkstemp(prefix="fupin-cbc-", suffix=".log")
@@ -146,7 +148,7 @@ def run(prob: pulp.LpProblem, solver: str = "highs", time_limit: float | None = 
                 reported = prob.solverModel.getInfo().objective_function_value
                 if abs(pulp.value(prob.objective) - reported) > 1e-6 * max(1.0, abs(reported)):
                     remaining = None if limit is None else max(limit - (time.perf_counter() - start_time), 0.01)
-                    prob.solve(pulp.HiGHS(msg=False, timeLimit=remaining))
+                    prob.solve(pulp.HiGHS(msg=False, timeLimit=remaining, **options))
     except Exception as exc:  # the solver libraries raise many types; all mean "no result"
         return SolveResult("error", solver, time.perf_counter() - start_time, message=str(exc) or type(exc).__name__)
     finally:
@@ -158,13 +160,16 @@ def run(prob: pulp.LpProblem, solver: str = "highs", time_limit: float | None = 
     if solver == "highs" and status == "infeasible":
         status = _highs_infeasible_or_unbounded(prob)
     objective = pulp.value(prob.objective) if status in ("optimal", "time_limit_feasible") else None
+    bound = None
     if status == "optimal":
-        gap = 0.0
+        gap, bound = 0.0, objective
     elif status == "time_limit_feasible":
         gap = _highs_gap(prob) if solver == "highs" else gap
+        if gap is not None:
+            bound = objective - gap * max(abs(objective), 1e-9)  # both solvers divide by the incumbent
     else:
         gap = None
-    return SolveResult(status, solver, seconds, objective, gap)
+    return SolveResult(status, solver, seconds, objective, gap, bound=bound)
 
 
 def _highs_infeasible_or_unbounded(prob: pulp.LpProblem) -> str:

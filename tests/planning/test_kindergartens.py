@@ -334,3 +334,87 @@ def test_second_stage_is_the_exact_lexicographic_optimum():
         assert plan.status == "optimal" and plan.reason == ""
         assert plan.cost == cost
         assert plan.children_km == pytest.approx(km, rel=1e-4, abs=0.05)
+
+
+@pytest.mark.parametrize("method,solver", [("columns", "highs"), ("columns", "cbc"), ("compact", "highs")])
+def test_both_methods_reach_the_lexicographic_optimum(method, solver):
+    import random
+    from planning.kindergartens import County, Township
+    rng = random.Random(23)
+    for k in range(5):
+        villages = [Village("V0", "T0", "v0", 0, 0, rng.randint(0, 120), True, 120, True)]
+        for i in range(1, 5):
+            villages.append(Village(f"V{i}", "T0", f"v{i}", rng.uniform(-4, 4), rng.uniform(-4, 4),
+                                    rng.choice([30, 60, 70, 90, 110, 150]), rng.random() < 0.5,
+                                    rng.choice([0, 0, 0, 30, 60]), False))
+        county = County("C", "c", [Township("T0", "C", "t0", 1000, "V0")], villages)
+        cost, km = _brute_force_lexicographic(KindergartenModel(county))
+        plan = KindergartenModel(county).solve(solver, 30, method=method)
+        assert plan.status == "optimal" and plan.reason == ""
+        assert plan.cost == cost
+        assert plan.children_km == pytest.approx(km, rel=1e-4, abs=0.05)
+
+
+def _sample_county(code):
+    from pathlib import Path
+    data = Path(__file__).resolve().parents[2] / "data" / "kindergartens"
+    return {c.code: c for c in read_province(data)}[code]
+
+
+@pytest.mark.parametrize("code", ["YP", "BT"])
+def test_columns_and_compact_agree_on_sample_counties(code):
+    county = _sample_county(code)
+    columns = KindergartenModel(county).solve("highs", 60, method="columns")
+    compact = KindergartenModel(county).solve("highs", 60, method="compact")
+    assert columns.status == compact.status == "optimal"
+    assert columns.cost == compact.cost == columns.lower_bound
+    assert columns.method == "columns"
+
+
+def test_column_bound_holds_and_the_exact_master_closes_the_gap():
+    from planning.columns import ColumnGeneration, solve_by_columns
+    model = KindergartenModel(_sample_county("BT"))
+    cg = ColumnGeneration(model)
+    lp = cg.relax(None)
+    assert lp.converged and not lp.infeasible
+    outcome = solve_by_columns(model, "highs", 60)
+    assert outcome.status == "optimal" and outcome.enumerated is not None
+    # The LP bound is below the optimum, and the plan is a real plan of the county.
+    assert lp.value <= outcome.plan.cost + 1e-6
+    assert set(outcome.plan.served) == {d.code for d in model.demand}
+    for d, s in outcome.plan.served.items():
+        assert s in {site for site, _ in model.reach[d]}
+
+
+def test_column_fallback_hands_its_plan_to_the_compact_model(monkeypatch):
+    import planning.columns as columns
+    monkeypatch.setattr(columns, "ENUMERATION_LIMIT", 0)
+    county = _sample_county("YP")
+    plan = KindergartenModel(county).solve("highs", 60)
+    assert plan.method == "columns+compact"
+    assert plan.status == "optimal"
+    assert plan.cost == KindergartenModel(county).solve("highs", 60, method="compact").cost
+
+
+def test_columns_say_infeasible_when_villages_do_not_fit_together(tmp_path):
+    # Each village alone fits the seat's 100 + 90 places, both together do not, and nothing new may be built.
+    townships = "code,county,name,population,seat\nT,C,镇,100,S\n"
+    villages = ("code,township,name,x_km,y_km,children,primary_school,kg_places,kg_central\n"
+                "S,T,甲,0,0,0,no,100,yes\nD1,T,乙,1,0,120,no,0,no\nD2,T,丙,0,1,120,no,0,no\n")
+    county = read_province(make_data(tmp_path, townships, villages))[0]
+    scenario = KindergartenScenario(new_capacity=0)
+    for method in ("columns", "compact"):
+        plan = KindergartenModel(county, scenario).solve("highs", 30, method=method)
+        assert plan.status == "infeasible", method
+        assert "do not fit" in plan.reason
+
+
+def test_method_option_is_offered_and_checked(tmp_path):
+    data = make_data(tmp_path)
+    result = CliRunner().invoke(plan, ["kindergartens", "--data", str(data), "--method", "bogus",
+                                       "--out", str(tmp_path / "o")])
+    assert result.exit_code == 2 and "bogus" in result.output
+    result = invoke("--data", data, "--county", "CA", "--method", "compact", "--no-report", "--out", tmp_path / "o2")
+    assert result.exit_code == 0, result.output
+    summary = json.loads((tmp_path / "o2" / "summary.json").read_text(encoding="utf-8"))
+    assert summary["counties"]["CA"]["method"] == "compact"

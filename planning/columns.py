@@ -1,0 +1,441 @@
+"""Column generation for one county's kindergartens: a strong lower bound and a good plan, fast.
+
+The county's model (KINDERGARTENS.md §2) is bin-packing-like: its LP relaxation splits villages
+over half-built kindergartens, so branch and bound finds good plans slowly. Here every column is
+one site's whole plan: the villages it serves and how it is built (new, attached, expanded). The
+master chooses at most one column per site so that every village is served; pricing a site is a
+knapsack over its villages' duals, solved by dynamic programming on the number of children.
+See KINDERGARTENS.md §4.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
+
+import numpy as np
+import pulp
+
+from .solve import SolveResult, _swallow_highs_banner, int_value, run
+
+if TYPE_CHECKING:
+    from .kindergartens import KindergartenModel
+
+TOLERANCE = 1e-6
+ENUMERATION_LIMIT = 200_000
+
+
+@dataclass(frozen=True)
+class Build:
+    """One way to build at a site: new and attached kindergartens, places before any expansion."""
+
+    new: int
+    attach: int
+    places: int
+    expand_max: int
+    fixed_cost: int
+
+
+@dataclass(frozen=True)
+class Column:
+    site: str
+    served: tuple[int, ...]  # indexes into model.demand
+    build: Build
+    expand: int
+    cost: int
+
+
+def cost_step(model: "KindergartenModel") -> int:
+    """Every plan costs a multiple of this, so a lower bound rounds up to it."""
+    sc = model.scenario
+    return math.gcd(sc.new_cost, sc.attach_cost, sc.expand_cost_per_place) or 1
+
+
+def builds(model: "KindergartenModel", village) -> list[Build]:
+    sc = model.scenario
+    must_new = village.code in model.seat_of and not village.kg_central
+    news = [1] if must_new else ([0, 1] if sc.new_capacity > 0 else [0])
+    attaches = [0, 1] if model.can_attach(village) else [0]
+    expand_max = sc.expand_max if model.can_expand(village) else 0
+    out = []
+    for new in news:
+        for attach in attaches:
+            places = village.kg_places + sc.attach_capacity * attach + sc.new_capacity * new
+            if places == 0:
+                continue  # no kindergarten, so it serves nobody and counts for nothing
+            out.append(Build(new, attach, places, expand_max, sc.new_cost * new + sc.attach_cost * attach))
+    return out
+
+
+class ColumnGeneration:
+    """The master LP over site plans, grown by pricing, then solved in integers over its columns."""
+
+    def __init__(self, model: "KindergartenModel"):
+        import highspy
+
+        self.highspy = highspy
+        self.model = model
+        sc = model.scenario
+        self.demand = model.demand
+        self.children = [d.children for d in self.demand]
+        index = {d.code: i for i, d in enumerate(self.demand)}
+        self.reach: dict[str, list[int]] = {}
+        for d in self.demand:
+            for s, _ in model.reach[d.code]:
+                self.reach.setdefault(s, []).append(index[d.code])
+        self.villages = model.county.villages
+        self.township = {v.code: v.township for v in self.villages}
+        self.builds = {v.code: builds(model, v) for v in self.villages}
+        self.step = cost_step(model)
+        inf = highspy.kHighsInf
+        h = highspy.Highs()
+        h.setOptionValue("output_flag", False)
+        self.h = h
+        empty_i, empty_f = np.array([], dtype=np.int32), np.array([], dtype=np.float64)
+        demand_count = len(self.demand)
+        if demand_count:
+            h.addRows(demand_count, np.ones(demand_count), np.full(demand_count, inf), 0, empty_i, empty_i, empty_f)
+        self.site_row: dict[str, int] = {}
+        for v in self.villages:
+            seat = v.code in model.seat_of and not v.kg_central  # exactly one plan, and it builds new
+            self.site_row[v.code] = h.getNumRow()
+            h.addRow(1.0 if seat else -inf, 1.0, 0, empty_i, empty_f)
+        self.populous_row: dict[str, int] = {}
+        for t in model.county.townships:
+            if t.population >= sc.populous_population:
+                existing = sum(1 for v in self.villages if v.township == t.code and v.kg_places > 0)
+                if existing < 2:
+                    self.populous_row[t.code] = h.getNumRow()
+                    h.addRow(float(2 - existing), inf, 0, empty_i, empty_f)
+        # Artificial columns keep the master feasible while real columns are missing; one left in
+        # the final LP means no plan exists. Their price is above any county's whole cost.
+        self.big = float(100 * (sc.new_cost + sc.attach_cost + sc.expand_cost_per_place * sc.expand_max + 1)
+                         * max(1, len(self.villages)))
+        for i in range(demand_count):
+            h.addCol(self.big, 0, inf, 1, np.array([i], dtype=np.int32), np.array([1.0]))
+        for v in self.villages:
+            if v.code in model.seat_of and not v.kg_central:
+                h.addCol(self.big, 0, inf, 1, np.array([self.site_row[v.code]], dtype=np.int32), np.array([1.0]))
+        for row in self.populous_row.values():
+            h.addCol(self.big, 0, inf, 1, np.array([row], dtype=np.int32), np.array([2.0]))
+        self.artificial = h.getNumCol()
+        self.columns: list[Column] = []
+        self._seen: set = set()
+        self.solver_seconds = 0.0  # time inside HiGHS/CBC; the rest is pricing and model building
+        self.distance = {(index[d.code], s): km for d in self.demand for s, km in model.reach[d.code]}
+
+    def _add(self, site: str, served: tuple[int, ...], build: Build) -> bool:
+        key = (site, served, build.new, build.attach)
+        if key in self._seen:
+            return False
+        self._seen.add(key)
+        load = sum(self.children[i] for i in served)
+        expand = max(0, load - build.places)
+        cost = build.fixed_cost + self.model.scenario.expand_cost_per_place * expand
+        rows = [*served, self.site_row[site]]
+        values = [1.0] * len(rows)
+        counted = build.new + build.attach
+        if counted and self.township[site] in self.populous_row:
+            rows.append(self.populous_row[self.township[site]])
+            values.append(float(counted))
+        self.h.addCol(float(cost), 0, self.highspy.kHighsInf, len(rows), np.array(rows, dtype=np.int32),
+                      np.array(values))
+        self.columns.append(Column(site, served, build, expand, cost))
+        return True
+
+    def _price(self, site: str, duals: np.ndarray) -> tuple[float, list[tuple[tuple[int, ...], Build]]]:
+        """The site's least reduced cost (0 if none is negative) and the columns that improve."""
+        sc = self.model.scenario
+        mu, rho = self._reduced(site, duals)
+        items = [i for i in self.reach.get(site, []) if duals[i] > TOLERANCE]
+        least, found = 0.0, []
+        for build in self.builds[site]:
+            capacity = build.places + build.expand_max
+            fit = [i for i in items if self.children[i] <= capacity]
+            # best[L]: the largest sum of duals of villages with exactly L children in all.
+            best = np.full(capacity + 1, -np.inf)
+            best[0] = 0.0
+            take = np.zeros((len(fit), capacity + 1), dtype=bool)
+            for k, i in enumerate(fit):
+                c = self.children[i]
+                shifted = np.full(capacity + 1, -np.inf)
+                shifted[c:] = best[:capacity + 1 - c] + duals[i]
+                take[k] = shifted > best + 1e-12
+                best = np.where(take[k], shifted, best)
+            load = np.arange(capacity + 1)
+            value = best - sc.expand_cost_per_place * np.maximum(0, load - build.places)
+            chosen_load = int(np.argmax(value))
+            reduced = build.fixed_cost - value[chosen_load] - mu - rho * (build.new + build.attach)
+            least = min(least, reduced)
+            if reduced < -TOLERANCE * max(1.0, build.fixed_cost):
+                served, rest = [], chosen_load
+                for k in range(len(fit) - 1, -1, -1):
+                    if take[k, rest]:
+                        served.append(fit[k])
+                        rest -= self.children[fit[k]]
+                found.append((tuple(sorted(served)), build))
+        return least, found
+
+    def round_up(self, bound: float) -> int:
+        return int(math.ceil(bound / self.step - 1e-6) * self.step)
+
+    def _reduced(self, site: str, duals: np.ndarray) -> tuple[float, float]:
+        mu = duals[self.site_row[site]]
+        row = self.populous_row.get(self.township[site])
+        return mu, (duals[row] if row is not None else 0.0)
+
+    def relax(self, deadline: float | None) -> LinearMaster:
+        """Price columns into the master LP until none has a negative reduced cost, or time is up."""
+        hs = self.highspy
+        for v in self.villages:  # a seat's new kindergarten, serving nobody yet
+            for build in self.builds[v.code]:
+                if v.code in self.model.seat_of and not v.kg_central and build.attach == 0:
+                    self._add(v.code, (), build)
+        bound, iterations = -math.inf, 0
+        while True:
+            iterations += 1
+            t0 = time.perf_counter()
+            self.h.run()
+            self.solver_seconds += time.perf_counter() - t0
+            if self.h.getModelStatus() != hs.HighsModelStatus.kOptimal:
+                return LinearMaster(None, None, None, False, False, iterations)
+            value = self.h.getInfo().objective_function_value
+            duals = np.asarray(self.h.getSolution().row_dual)
+            added, lagrangian = 0, value
+            for v in self.villages:
+                least, found = self._price(v.code, duals)
+                lagrangian += least
+                added += sum(self._add(v.code, served, build) for served, build in found)
+            # Valid at every iteration because each site takes at most one column (KINDERGARTENS.md §4).
+            bound = max(bound, lagrangian)
+            if added == 0:
+                artificial = np.asarray(self.h.getSolution().col_value)[:self.artificial]
+                infeasible = bool(artificial.max(initial=0.0) > 1e-6)
+                return LinearMaster(value, duals, max(bound, value), True, infeasible, iterations)
+            if deadline is not None and time.perf_counter() > deadline:
+                return LinearMaster(value, duals, bound, False, False, iterations)
+
+    def enumerate(self, duals: np.ndarray, slack: float, limit: int,
+                  deadline: float | None = None) -> list[Column] | None:
+        """Every column whose reduced cost is at most `slack`; None if more than `limit` or past `deadline`.
+
+        A plan costing at most z_LP + slack uses only such columns (KINDERGARTENS.md §4).
+        """
+        per_place = self.model.scenario.expand_cost_per_place
+        out: list[Column] = []
+        for v in self.villages:
+            if deadline is not None and time.perf_counter() > deadline:
+                return None
+            mu, rho = self._reduced(v.code, duals)
+            items = sorted(self.reach.get(v.code, []), key=lambda i: -duals[i])
+            for build in self.builds[v.code]:
+                capacity = build.places + build.expand_max
+                fit = [i for i in items if self.children[i] <= capacity]
+                gain = [max(0.0, duals[i]) for i in fit]
+                rest = np.concatenate([np.cumsum(gain[::-1])[::-1], [0.0]]) if fit else np.zeros(1)
+                base = build.fixed_cost - mu - rho * (build.new + build.attach)
+                stack: list[tuple[int, int, float, tuple[int, ...]]] = [(0, 0, 0.0, ())]
+                while stack:
+                    k, load, value, served = stack.pop()
+                    if base - value + per_place * max(0, load - build.places) <= slack:
+                        out.append(self._column(v.code, served, build))
+                        if len(out) > limit:
+                            return None
+                    for j in range(k, len(fit)):
+                        c = self.children[fit[j]]
+                        if load + c > capacity:
+                            continue
+                        # Later villages can only lower the reduced cost by their duals.
+                        if base - value - gain[j] - rest[j + 1] + per_place * max(0, load + c - build.places) > slack:
+                            continue
+                        stack.append((j + 1, load + c, value + gain[j], served + (fit[j],)))
+        return out
+
+    def _column(self, site: str, served: tuple[int, ...], build: Build) -> Column:
+        load = sum(self.children[i] for i in served)
+        expand = max(0, load - build.places)
+        return Column(site, tuple(sorted(served)), build, expand,
+                      build.fixed_cost + self.model.scenario.expand_cost_per_place * expand)
+
+    def reduced_cost(self, column: Column, duals: np.ndarray) -> float:
+        mu, rho = self._reduced(column.site, duals)
+        return (column.cost - sum(duals[i] for i in column.served) - mu
+                - rho * (column.build.new + column.build.attach))
+
+    def integer_master(self, columns: list[Column], solver: str, time_limit: float | None,
+                       budget: int | None = None, start: list[Column] | None = None) -> tuple[SolveResult, list[Column]]:
+        """Choose columns in integers: least cost, or (with `budget`) least children-km within it."""
+        prob = pulp.LpProblem(f"kindergarten_master_{self.model.county.code}", pulp.LpMinimize)
+        unique = list({(c.site, c.served, c.build): c for c in columns}.values())
+        choose = [prob.add_variable(f"c_{j}", cat=pulp.LpBinary) for j in range(len(unique))]
+        cover: dict[int, list] = {i: [] for i in range(len(self.demand))}
+        at_site: dict[str, list] = {}
+        counted: dict[str, list] = {}
+        for var, column in zip(choose, unique):
+            for i in column.served:
+                cover[i].append((var, 1))
+            at_site.setdefault(column.site, []).append((var, 1))
+            if column.build.new + column.build.attach and self.township[column.site] in self.populous_row:
+                counted.setdefault(self.township[column.site], []).append((var, column.build.new + column.build.attach))
+        for i, terms in cover.items():
+            prob += pulp.LpAffineExpression(terms) >= 1, f"serve_{i}"
+        for v in self.villages:
+            terms = at_site.get(v.code, [])
+            if v.code in self.model.seat_of and not v.kg_central:
+                prob += pulp.LpAffineExpression(terms) == 1, f"seat_{self.site_row[v.code]}"
+            elif len(terms) > 1:
+                prob += pulp.LpAffineExpression(terms) <= 1, f"site_{self.site_row[v.code]}"
+        for t in self.model.county.townships:
+            if t.code in self.populous_row:
+                existing = sum(1 for v in self.villages if v.township == t.code and v.kg_places > 0)
+                prob += pulp.LpAffineExpression(counted.get(t.code, [])) >= 2 - existing, f"populous_{t.code}"
+        if budget is None:
+            prob.setObjective(pulp.LpAffineExpression([(var, c.cost) for var, c in zip(choose, unique)]))
+        else:
+            # In cost steps (whole numbers), so that the row is well scaled.
+            steps = pulp.LpAffineExpression([(var, c.cost // self.step) for var, c in zip(choose, unique)])
+            prob += steps <= budget // self.step, "cheapest_cost"
+            prob.setObjective(pulp.LpAffineExpression([(var, self.children_km(c)) for var, c in zip(choose, unique)]))
+        values = None
+        if start and solver == "highs":
+            picked = set(start)
+            values = {var.name: float(c in picked) for var, c in zip(choose, unique)}
+        # Presolve's probing costs seconds on tens of thousands of columns and gains little here.
+        result = run(prob, solver, time_limit, start=values, highs_options={"presolve": "off"})
+        self.solver_seconds += result.seconds
+        if not result.has_solution:
+            return result, []
+        return result, [c for var, c in zip(choose, unique) if int_value(var) == 1]
+
+    def children_km(self, column: Column) -> float:
+        return sum(self.children[i] * self.distance[(i, column.site)] for i in column.served)
+
+    def plan(self, chosen: list[Column]) -> Plan:
+        """The chosen columns as a plan; a village covered twice goes to its nearer site."""
+        sc = self.model.scenario
+        new = {c.site: 1 for c in chosen if c.build.new}
+        attach = {c.site: 1 for c in chosen if c.build.attach}
+        served: dict[str, str] = {}
+        for i, d in enumerate(self.demand):
+            sites = [c.site for c in chosen if i in c.served]
+            served[d.code] = min(sites, key=lambda s: (self.distance[(i, s)], s))
+        load: dict[str, int] = {}
+        for i, d in enumerate(self.demand):
+            load[served[d.code]] = load.get(served[d.code], 0) + self.children[i]
+        expand = {}
+        for c in chosen:
+            extra = load.get(c.site, 0) - c.build.places
+            if extra > 0:
+                expand[c.site] = extra
+        cost = sc.new_cost * len(new) + sc.attach_cost * len(attach) + sc.expand_cost_per_place * sum(expand.values())
+        return Plan(new, attach, expand, served, cost)
+
+
+@dataclass(frozen=True)
+class LinearMaster:
+    value: float | None
+    duals: np.ndarray | None
+    bound: float | None  # a lower bound on every plan's cost (None: the LP failed)
+    converged: bool
+    infeasible: bool
+    iterations: int
+
+
+@dataclass(frozen=True)
+class Plan:
+    new: dict[str, int]
+    attach: dict[str, int]
+    expand: dict[str, int]
+    served: dict[str, str]
+    cost: int
+
+
+@dataclass
+class ColumnOutcome:
+    """How far the columns got: `final` means the plan needs no compact solve after it."""
+
+    status: str  # optimal, time_limit_feasible, infeasible, or "partial" (the compact model goes on)
+    lower_bound: int | None = None
+    plan: Plan | None = None
+    km_proven: bool = False
+    columns: int = 0
+    enumerated: int | None = None
+    iterations: int = 0
+    seconds: float = 0.0
+    note: str = ""
+    steps: dict = field(default_factory=dict)  # seconds per step, for benchmarks
+    solver_seconds: float = 0.0
+
+    @property
+    def final(self) -> bool:
+        return self.status in ("optimal", "infeasible")
+
+
+def solve_by_columns(model: "KindergartenModel", solver: str = "highs", time_limit: float | None = None,
+                     enumeration_limit: int | None = None) -> ColumnOutcome:
+    """Both stages (least cost, then least children-km) over columns; exact when every step finishes."""
+    start = time.perf_counter()
+    deadline = None if time_limit is None else start + time_limit
+    enumeration_limit = ENUMERATION_LIMIT if enumeration_limit is None else enumeration_limit
+
+    def left() -> float | None:
+        return None if deadline is None else max(deadline - time.perf_counter(), 0.05)
+
+    def lap(name: str, note: str = "") -> ColumnOutcome:
+        out.steps[name] = round(time.perf_counter() - start - sum(out.steps.values()), 3)
+        out.solver_seconds = cg.solver_seconds
+        out.seconds = time.perf_counter() - start
+        out.note = note
+        return out
+
+    _swallow_highs_banner()
+    cg = ColumnGeneration(model)
+    lp = cg.relax(deadline)
+    out = ColumnOutcome("partial", iterations=lp.iterations, columns=len(cg.columns))
+    if lp.bound is not None and lp.bound < cg.big:
+        out.lower_bound = cg.round_up(lp.bound)
+    if lp.infeasible:
+        out.status = "infeasible"
+    if lp.value is None or lp.infeasible:
+        return lap("relax", "" if lp.infeasible else "the master LP failed")
+    lap("relax")
+    # A first plan: the better it is, the fewer columns the exact step must list. 40% of the time left.
+    remaining = left()
+    _, chosen = cg.integer_master(cg.columns, solver, None if remaining is None else max(0.5, remaining * 0.4))
+    if chosen:
+        out.plan = cg.plan(chosen)
+    if not lp.converged or out.plan is None:
+        return lap("restricted_master", "column generation did not finish" if not lp.converged
+                   else "no plan among the generated columns")
+    lap("restricted_master")
+    if deadline is not None and time.perf_counter() > deadline:
+        return lap("enumerate", "no time left to enumerate")
+    # Every column of a plan costing at most the best found has reduced cost <= best - z_LP.
+    found = cg.enumerate(lp.duals, out.plan.cost - lp.value + 1.0, enumeration_limit, deadline)
+    if found is None:
+        return lap("enumerate", f"more than {enumeration_limit} columns within the gap, or no time left")
+    out.enumerated = len(found)
+    lap("enumerate")
+    pool = cg.columns + found
+    best, chosen = cg.integer_master(pool, solver, left(), start=chosen)
+    if chosen and cg.plan(chosen).cost <= out.plan.cost:
+        out.plan = cg.plan(chosen)
+    if best.status != "optimal":
+        if best.bound is not None:  # the pool holds every plan cheaper than the first one
+            out.lower_bound = max(out.lower_bound or 0, min(out.plan.cost, cg.round_up(best.bound)))
+        return lap("exact_master", "the exact search over columns stopped at the time limit"
+                   if best.status == "time_limit_feasible" else "the exact search over columns: " + best.describe())
+    lap("exact_master")
+    out.status, out.lower_bound = "optimal", out.plan.cost
+    # Stage 2 needs only the columns of plans at the cheapest cost.
+    slack = out.plan.cost - lp.value + 1.0
+    pool = [c for c in pool if cg.reduced_cost(c, lp.duals) <= slack]
+    nearest, chosen = cg.integer_master(pool, solver, left(), budget=out.plan.cost, start=chosen)
+    if nearest.has_solution and chosen:
+        plan = cg.plan(chosen)
+        if plan.cost <= out.plan.cost:
+            out.plan = plan
+            out.km_proven = nearest.status == "optimal"
+    return lap("children_km_master")
