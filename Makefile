@@ -48,7 +48,7 @@ demo: install sysdeps
 	$(FUPIN) plan teachers --data data/planning --scenario data/planning/scenario_floor.yaml --solver cbc --out out/plan/teachers-floor
 	$(FUPIN) plan compare out/plan/teachers-base out/plan/teachers-floor --changed-only
 	$(FUPIN) plan graduates --data data/planning --scenario data/planning/scenario_baseline.yaml --out out/plan/graduates-base
-	$(FUPIN) plan kindergartens --data data/kindergartens --county WZS --county BT --county YP --time-limit 10 --out out/plan/kindergartens
+	$(FUPIN) plan kindergartens --data data/kindergartens --time-limit 10 --out out/plan/kindergartens
 
 test: install sysdeps
 	$(BIN)/pytest -q

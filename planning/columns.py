@@ -24,6 +24,7 @@ if TYPE_CHECKING:
     from .kindergartens import KindergartenModel
 
 TOLERANCE = 1e-6
+PRICING_TOLERANCE = 1.0  # yuan: a column entering must lower the cost by more than this
 ENUMERATION_LIMIT = 200_000
 
 
@@ -63,7 +64,7 @@ def builds(model: "KindergartenModel", village) -> list[Build]:
     for new in news:
         for attach in attaches:
             places = village.kg_places + sc.attach_capacity * attach + sc.new_capacity * new
-            if places == 0:
+            if places == 0 and not new:
                 continue  # no kindergarten, so it serves nobody and counts for nothing
             out.append(Build(new, attach, places, expand_max, sc.new_cost * new + sc.attach_cost * attach))
     return out
@@ -131,18 +132,16 @@ class ColumnGeneration:
         if key in self._seen:
             return False
         self._seen.add(key)
-        load = sum(self.children[i] for i in served)
-        expand = max(0, load - build.places)
-        cost = build.fixed_cost + self.model.scenario.expand_cost_per_place * expand
+        column = self._column(site, served, build)
         rows = [*served, self.site_row[site]]
         values = [1.0] * len(rows)
         counted = build.new + build.attach
         if counted and self.township[site] in self.populous_row:
             rows.append(self.populous_row[self.township[site]])
             values.append(float(counted))
-        self.h.addCol(float(cost), 0, self.highspy.kHighsInf, len(rows), np.array(rows, dtype=np.int32),
+        self.h.addCol(float(column.cost), 0, self.highspy.kHighsInf, len(rows), np.array(rows, dtype=np.int32),
                       np.array(values))
-        self.columns.append(Column(site, served, build, expand, cost))
+        self.columns.append(column)
         return True
 
     def _price(self, site: str, duals: np.ndarray) -> tuple[float, list[tuple[tuple[int, ...], Build]]]:
@@ -169,7 +168,7 @@ class ColumnGeneration:
             chosen_load = int(np.argmax(value))
             reduced = build.fixed_cost - value[chosen_load] - mu - rho * (build.new + build.attach)
             least = min(least, reduced)
-            if reduced < -TOLERANCE * max(1.0, build.fixed_cost):
+            if reduced < -PRICING_TOLERANCE:
                 served, rest = [], chosen_load
                 for k in range(len(fit) - 1, -1, -1):
                     if take[k, rest]:
@@ -213,7 +212,8 @@ class ColumnGeneration:
             if added == 0:
                 artificial = np.asarray(self.h.getSolution().col_value)[:self.artificial]
                 infeasible = bool(artificial.max(initial=0.0) > 1e-6)
-                return LinearMaster(value, duals, max(bound, value), True, infeasible, iterations)
+                # Not z_LP itself: columns within PRICING_TOLERANCE of entering are left out.
+                return LinearMaster(value, duals, bound, True, infeasible, iterations)
             if deadline is not None and time.perf_counter() > deadline:
                 return LinearMaster(value, duals, bound, False, False, iterations)
 
@@ -412,8 +412,10 @@ def solve_by_columns(model: "KindergartenModel", solver: str = "highs", time_lim
     lap("restricted_master")
     if deadline is not None and time.perf_counter() > deadline:
         return lap("enumerate", "no time left to enumerate")
-    # Every column of a plan costing at most the best found has reduced cost <= best - z_LP.
-    found = cg.enumerate(lp.duals, out.plan.cost - lp.value + 1.0, enumeration_limit, deadline)
+    # Every column of a plan costing at most the best found has reduced cost <= best - z_LP (plus what
+    # the other columns of the plan may be below 0: at most PRICING_TOLERANCE each).
+    margin = 1.0 + PRICING_TOLERANCE * len(cg.villages)
+    found = cg.enumerate(lp.duals, out.plan.cost - lp.value + margin, enumeration_limit, deadline)
     if found is None:
         return lap("enumerate", f"more than {enumeration_limit} columns within the gap, or no time left")
     out.enumerated = len(found)
@@ -430,7 +432,7 @@ def solve_by_columns(model: "KindergartenModel", solver: str = "highs", time_lim
     lap("exact_master")
     out.status, out.lower_bound = "optimal", out.plan.cost
     # Stage 2 needs only the columns of plans at the cheapest cost.
-    slack = out.plan.cost - lp.value + 1.0
+    slack = out.plan.cost - lp.value + margin
     pool = [c for c in pool if cg.reduced_cost(c, lp.duals) <= slack]
     nearest, chosen = cg.integer_master(pool, solver, left(), budget=out.plan.cost, start=chosen)
     if nearest.has_solution and chosen:

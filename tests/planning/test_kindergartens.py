@@ -418,3 +418,16 @@ def test_method_option_is_offered_and_checked(tmp_path):
     assert result.exit_code == 0, result.output
     summary = json.loads((tmp_path / "o2" / "summary.json").read_text(encoding="utf-8"))
     assert summary["counties"]["CA"]["method"] == "compact"
+
+
+def test_methods_agree_when_no_new_places_may_be_built(tmp_path):
+    # new_capacity 0: the seat still needs its central kindergarten (a "new" one without places);
+    # D1 is served by the existing kindergarten at S2, expanded by 20 places.
+    townships = "code,county,name,population,seat\nT,C,镇,100,S\n"
+    villages = ("code,township,name,x_km,y_km,children,primary_school,kg_places,kg_central\n"
+                "S,T,甲,0,0,0,no,0,no\nS2,T,乙,2,0,0,no,100,no\nD1,T,丙,1,0,120,no,0,no\n")
+    county = read_province(make_data(tmp_path, townships, villages))[0]
+    scenario = KindergartenScenario(new_capacity=0)
+    plans = [KindergartenModel(county, scenario).solve("highs", 30, method=m) for m in ("columns", "compact")]
+    assert [p.status for p in plans] == ["optimal", "optimal"]
+    assert plans[0].cost == plans[1].cost == scenario.new_cost + 20 * scenario.expand_cost_per_place
