@@ -8,7 +8,6 @@ import functools
 import hashlib
 import json
 import os
-import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -23,7 +22,7 @@ from .compliance import ReportView, describe_changes
 from .models import ReportIssue
 from procure.errors import FupinError
 
-from .render import SCHEME, default_processes, find_cjk_font, jinja_env, render_batch
+from .render import SCHEME, default_processes, find_cjk_font, jinja_env, render_batch, stage
 from .xlsx import workbook_bytes
 
 FORMATS = ("pdf", "xlsx")
@@ -62,20 +61,6 @@ def html(view: ReportView, font) -> tuple[str, dict]:
     return page, {CHART_ASSET: chart}
 
 
-def _stage(target: Path, data: bytes) -> Path:
-    """`data` in a temporary file beside `target` (same folder, so the final move is atomic)."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp)
-
-
 @contextmanager
 def issuing(session: Session, jobs: list[tuple[ReportView, Path]], fmt: str, actor: str, now: dt.datetime,
             processes: int | None = None) -> Iterator[list[ReportIssue]]:
@@ -99,7 +84,7 @@ def issuing(session: Session, jobs: list[tuple[ReportView, Path]], fmt: str, act
         else:
             blobs = [workbook_bytes(view) for view, _ in jobs]
         for row, (view, target), blob in zip(rows, jobs, blobs):
-            staged.append((_stage(Path(target), blob), Path(target)))
+            staged.append((stage(Path(target), blob), Path(target)))
             row.file_sha256 = hashlib.sha256(blob).hexdigest()
             audit.record(session, actor, "issue", "report", row.id,
                          {"key": view.report_key, "file": Path(target).name, "sha256": row.file_sha256,

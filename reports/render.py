@@ -412,19 +412,29 @@ def render_batch(documents: list[tuple[str, dict[str, Asset]]], font: CjkFont | 
     return results  # type: ignore[return-value]
 
 
-def atomic_write(target: Path | str, data: bytes) -> str:
-    """Write `data` to a temp file beside `target`, then move it into place; returns its sha256."""
-    target = Path(target)
-    if not target.parent.is_dir():
-        raise FupinError(f"{target}: the folder {target.parent} does not exist")
+def stage(target: Path, data: bytes) -> Path:
+    """`data` in a temporary file beside `target` (same folder, so the final move is atomic)."""
     fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:
             f.write(data)
             f.flush()
             os.fsync(f.fileno())
-        os.replace(tmp, target)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)
+        raise
+    return Path(tmp)
+
+
+def atomic_write(target: Path | str, data: bytes) -> str:
+    """Write `data` to a temp file beside `target`, then move it into place; returns its sha256."""
+    target = Path(target)
+    if not target.parent.is_dir():
+        raise FupinError(f"{target}: the folder {target.parent} does not exist")
+    tmp = stage(target, data)
+    try:
+        os.replace(tmp, target)
+    except BaseException:
+        tmp.unlink(missing_ok=True)
         raise
     return hashlib.sha256(data).hexdigest()

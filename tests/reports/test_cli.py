@@ -104,7 +104,7 @@ def test_every_institution_with_jobs_renders_in_several_processes(engine, tmp_pa
 
 def test_a_failure_mid_batch_leaves_no_files_and_no_registrations(engine, tmp_path, monkeypatch):
     from reports import issue
-    real_stage, calls = issue._stage, []
+    real_stage, calls = issue.stage, []
 
     def stage_until_the_disk_is_full(target, data):
         calls.append(target)
@@ -112,7 +112,7 @@ def test_a_failure_mid_batch_leaves_no_files_and_no_registrations(engine, tmp_pa
             raise OSError(28, "No space left on device", str(target))
         return real_stage(target, data)
 
-    monkeypatch.setattr(issue, "_stage", stage_until_the_disk_is_full)
+    monkeypatch.setattr(issue, "stage", stage_until_the_disk_is_full)
     out = tmp_path / "out"
     out.mkdir()
     result = _run(engine, "--month", "2025-03", "--every-institution", "--jobs", "1", "-o", str(out))
