@@ -79,14 +79,20 @@ class Table:
     empty: str = ""
 
 
-def _text_width(text: object) -> int:
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in str(text))
+def _text_width(text: object) -> float:
+    # Capitals are about a third wider than digits: "HNFP-2025-LG-0003" must not break at a hyphen.
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1.35 if ch.isupper() else 1 for ch in str(text))
 
 
 # What fits across an A4 page at the reports' 8.5 pt, in half-em units (a Latin digit is about
 # one, a Chinese character two), less the cells' padding.
 PAGE_UNITS = 108
 _WRAP_MIN = 10
+_CODE_MIN = 16  # a date with its padding is 13
+
+
+def _breakable(text: object) -> bool:
+    return any(ch.isspace() or unicodedata.east_asian_width(ch) in "WF" for ch in str(text))
 
 
 def column_widths(columns: list[str], rows: list[list[str]], numeric: set[int] | frozenset = frozenset()) -> list[float]:
@@ -98,8 +104,15 @@ def column_widths(columns: list[str], rows: list[list[str]], numeric: set[int] |
     widest = [max([_text_width(r[i]) for r in rows if i < len(r)] + [min(_text_width(c), 8), 3]) + 3
               for i, c in enumerate(columns)]
     if sum(widest) > PAGE_UNITS:
-        wrapping = [i for i, w in enumerate(widest) if i not in numeric and w > _WRAP_MIN + 2]
-        room = PAGE_UNITS - sum(w for i, w in enumerate(widest) if i not in wrapping)
+        # Text that can break (spaces, Chinese) wraps first; long codes and refs (which break at
+        # "-" and "/") only when that is not enough; dates and figures never: "2025-03-" / "13" misleads.
+        text = [i for i, w in enumerate(widest) if i not in numeric and w > _WRAP_MIN + 2]
+        breakable = [i for i in text if any(_breakable(r[i]) for r in rows if i < len(r))]
+        codes = [i for i in text if i not in breakable and widest[i] > _CODE_MIN]
+        for wrapping in (breakable, breakable + codes):
+            room = PAGE_UNITS - sum(w for i, w in enumerate(widest) if i not in wrapping)
+            if room >= _WRAP_MIN * len(wrapping):
+                break
         want = sum(widest[i] for i in wrapping)
         for i in wrapping:
             widest[i] = max(_WRAP_MIN, room * widest[i] / want) if want else widest[i]
