@@ -265,8 +265,8 @@ class ColumnGeneration:
                 - rho * (column.build.new + column.build.attach))
 
     def integer_master(self, columns: list[Column], solver: str, time_limit: float | None,
-                       budget: int | None = None, start: list[Column] | None = None) -> tuple[SolveResult, list[Column]]:
-        """Choose columns in integers: least cost, or (with `budget`) least children-km within it."""
+                       then_km: bool = False, start: list[Column] | None = None) -> tuple[SolveResult, list[Column]]:
+        """Choose columns in integers: least cost or, with `then_km`, least cost and then least children-km."""
         prob = pulp.LpProblem(f"kindergarten_master_{self.model.county.code}", pulp.LpMinimize)
         unique = list({(c.site, c.served, c.build): c for c in columns}.values())
         choose = [prob.add_variable(f"c_{j}", cat=pulp.LpBinary) for j in range(len(unique))]
@@ -291,19 +291,22 @@ class ColumnGeneration:
             if t.code in self.populous_row:
                 existing = sum(1 for v in self.villages if v.township == t.code and v.kg_places > 0)
                 prob += pulp.LpAffineExpression(counted.get(t.code, [])) >= 2 - existing, f"populous_{t.code}"
-        if budget is None:
+        # Presolve's probing costs seconds on tens of thousands of columns and gains little here.
+        options = {"presolve": "off"}
+        if not then_km:
             prob.setObjective(pulp.LpAffineExpression([(var, c.cost) for var, c in zip(choose, unique)]))
         else:
-            # In cost steps (whole numbers), so that the row is well scaled.
-            steps = pulp.LpAffineExpression([(var, c.cost // self.step) for var, c in zip(choose, unique)])
-            prob += steps <= budget // self.step, "cheapest_cost"
-            prob.setObjective(pulp.LpAffineExpression([(var, self.children_km(c)) for var, c in zip(choose, unique)]))
+            # One cost step outweighs every children-km a plan can have, so this is the lexicographic
+            # order. Far faster than least children-km under "cost <= C*" (LD: 4.9 s against 22 s).
+            weight = sum(self.children) * self.model.scenario.max_distance_km + 1
+            prob.setObjective(pulp.LpAffineExpression(
+                [(var, c.cost // self.step * weight + self.children_km(c)) for var, c in zip(choose, unique)]))
+            options.update(mip_rel_gap=0.0, mip_abs_gap=0.01)  # the relative gap would hide the km
         values = None
         if start and solver == "highs":
             picked = set(start)
             values = {var.name: float(c in picked) for var, c in zip(choose, unique)}
-        # Presolve's probing costs seconds on tens of thousands of columns and gains little here.
-        result = run(prob, solver, time_limit, start=values, highs_options={"presolve": "off"})
+        result = run(prob, solver, time_limit, start=values, highs_options=options)
         self.solver_seconds += result.seconds
         if not result.has_solution:
             return result, []
@@ -431,10 +434,10 @@ def solve_by_columns(model: "KindergartenModel", solver: str = "highs", time_lim
                    if best.status == "time_limit_feasible" else "the exact search over columns: " + best.describe())
     lap("exact_master")
     out.status, out.lower_bound = "optimal", out.plan.cost
-    # Stage 2 needs only the columns of plans at the cheapest cost.
+    # Stage 2 needs only the columns of plans at the cheapest cost; none of their plans costs less.
     slack = out.plan.cost - lp.value + margin
     pool = [c for c in pool if cg.reduced_cost(c, lp.duals) <= slack]
-    nearest, chosen = cg.integer_master(pool, solver, left(), budget=out.plan.cost, start=chosen)
+    nearest, chosen = cg.integer_master(pool, solver, left(), then_km=True, start=chosen)
     if nearest.has_solution and chosen:
         plan = cg.plan(chosen)
         if plan.cost <= out.plan.cost:
