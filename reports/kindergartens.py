@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from .charts import county_map
-from .render import Renderer, atomic_write, find_cjk_font, jinja_env
+from .render import Renderer, Table, atomic_write, find_cjk_font, jinja_env
 
 TEXT = {
     "zh": {"title": "幼儿园布局规划", "synthetic": "示例数据为合成数据（县名真实，乡镇、村、坐标、幼儿数均为虚构）。",
@@ -40,18 +40,22 @@ def view_model(plan, lang: str = "zh", font=None) -> dict:
     counties = []
     for c in plan.counties:
         entry = {"code": c.county, "name": c.name, "status": t[c.status], "reason": c.reason,
-                 "has_plan": c.has_solution, "map": None, "rows": []}
+                 "has_plan": c.has_solution, "map": None, "table": None}
         if c.has_solution:
             entry["map"] = county_map(c, t, font)
-            entry["rows"] = [[s["township_name"], f'{s["village"]} {s["village_name"]}', t[s["action"]],
-                              s["places_added"], s["capacity"], t[s["central"]], f'{s["cost"]:,}'] for s in c.sites
-                             if s["action"] != "existing"]
+            entry["table"] = Table("sites", "", [t["township"], t["village"], t["action"], t["places_added"],
+                                                 t["capacity"], t["central"], t["cost"]],
+                                   [[s["township_name"], f'{s["village"]} {s["village_name"]}', t[s["action"]],
+                                     str(s["places_added"]), str(s["capacity"]), t[s["central"]], f'{s["cost"]:,}']
+                                    for s in c.sites if s["action"] != "existing"], {3, 4, 6})
             entry["cost"] = f"{c.cost:,}"
         counties.append(entry)
-    return {"t": t, "lang": lang, "rows": rows, "counties": counties,
-            "total": [t["total"], "", "", f"{total['cost']:,}", f"{total['children_km']:,.1f}", total["new"],
-                      total["attached"], total["expanded"], total["places_added"], f"{total['wall_seconds']:.1f}", ""],
-            "scenario": plan.scenario.as_dict()}
+    totals = [t["total"], "", "", f"{total['cost']:,}", f"{total['children_km']:,.1f}", total["new"],
+              total["attached"], total["expanded"], total["places_added"], f"{total['wall_seconds']:.1f}", ""]
+    province = Table("province", t["province"], [t["county"], "", t["status"], t["cost"], t["children_km"], t["new"],
+                                                 t["attached"], t["expand"], t["places"], t["seconds"], t["gap"]],
+                     [[str(v) for v in row] for row in rows], set(range(3, 11)), [[str(v) for v in totals]])
+    return {"t": t, "lang": lang, "province": province, "counties": counties, "scenario": plan.scenario.as_dict()}
 
 
 def write_kindergarten_report(plan, path: Path | str, lang: str = "zh") -> str:
