@@ -54,6 +54,11 @@ def cost_step(model: "KindergartenModel") -> int:
     return math.gcd(sc.new_cost, sc.attach_cost, sc.expand_cost_per_place) or 1
 
 
+def round_up(bound: float, step: int) -> int:
+    """The least multiple of `step` at or above `bound` (a bound on a cost that is such a multiple)."""
+    return int(math.ceil(bound / step - 1e-6) * step)
+
+
 def builds(model: "KindergartenModel", village) -> list[Build]:
     sc = model.scenario
     must_new = village.code in model.seat_of and not village.kg_central
@@ -176,9 +181,6 @@ class ColumnGeneration:
                         rest -= self.children[fit[k]]
                 found.append((tuple(sorted(served)), build))
         return least, found
-
-    def round_up(self, bound: float) -> int:
-        return int(math.ceil(bound / self.step - 1e-6) * self.step)
 
     def _reduced(self, site: str, duals: np.ndarray) -> tuple[float, float]:
         mu = duals[self.site_row[site]]
@@ -368,6 +370,7 @@ class ColumnOutcome:
     iterations: int = 0
     seconds: float = 0.0
     note: str = ""
+    out_of_time: bool = False  # the time limit was reached: the note says where
     steps: dict = field(default_factory=dict)  # seconds per step, for benchmarks
     solver_seconds: float = 0.0
 
@@ -386,11 +389,12 @@ def solve_by_columns(model: "KindergartenModel", solver: str = "highs", time_lim
     def left() -> float | None:
         return None if deadline is None else max(deadline - time.perf_counter(), 0.05)
 
-    def lap(name: str, note: str = "") -> ColumnOutcome:
+    def lap(name: str, note: str = "", out_of_time: bool = False) -> ColumnOutcome:
         out.steps[name] = round(time.perf_counter() - start - sum(out.steps.values()), 3)
         out.solver_seconds = cg.solver_seconds
         out.seconds = time.perf_counter() - start
         out.note = note
+        out.out_of_time = out_of_time
         return out
 
     _swallow_highs_banner()
@@ -398,7 +402,7 @@ def solve_by_columns(model: "KindergartenModel", solver: str = "highs", time_lim
     lp = cg.relax(deadline)
     out = ColumnOutcome("partial", iterations=lp.iterations, columns=len(cg.columns))
     if lp.bound is not None and lp.bound < cg.big:
-        out.lower_bound = cg.round_up(lp.bound)
+        out.lower_bound = round_up(lp.bound, cg.step)
     if lp.infeasible:
         out.status = "infeasible"
     if lp.value is None or lp.infeasible:
@@ -414,13 +418,14 @@ def solve_by_columns(model: "KindergartenModel", solver: str = "highs", time_lim
                    else "no plan among the generated columns")
     lap("restricted_master")
     if deadline is not None and time.perf_counter() > deadline:
-        return lap("enumerate", "no time left to enumerate")
+        return lap("enumerate", "no time left to enumerate", out_of_time=True)
     # Every column of a plan costing at most the best found has reduced cost <= best - z_LP (plus what
     # the other columns of the plan may be below 0: at most PRICING_TOLERANCE each).
     margin = 1.0 + PRICING_TOLERANCE * len(cg.villages)
     found = cg.enumerate(lp.duals, out.plan.cost - lp.value + margin, enumeration_limit, deadline)
     if found is None:
-        return lap("enumerate", f"more than {enumeration_limit} columns within the gap, or no time left")
+        return lap("enumerate", f"more than {enumeration_limit} columns within the gap, or no time left",
+                   out_of_time=True)
     out.enumerated = len(found)
     lap("enumerate")
     pool = cg.columns + found
@@ -429,9 +434,10 @@ def solve_by_columns(model: "KindergartenModel", solver: str = "highs", time_lim
         out.plan = cg.plan(chosen)
     if best.status != "optimal":
         if best.bound is not None:  # the pool holds every plan cheaper than the first one
-            out.lower_bound = max(out.lower_bound or 0, min(out.plan.cost, cg.round_up(best.bound)))
+            out.lower_bound = max(out.lower_bound or 0, min(out.plan.cost, round_up(best.bound, cg.step)))
         return lap("exact_master", "the exact search over columns stopped at the time limit"
-                   if best.status == "time_limit_feasible" else "the exact search over columns: " + best.describe())
+                   if best.status == "time_limit_feasible" else "the exact search over columns: " + best.describe(),
+                   out_of_time=best.status in ("time_limit_feasible", "time_limit_no_solution"))
     lap("exact_master")
     out.status, out.lower_bound = "optimal", out.plan.cost
     # Stage 2 needs only the columns of plans at the cheapest cost; none of their plans costs less.

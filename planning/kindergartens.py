@@ -23,7 +23,7 @@ from procure.errors import FupinError, InputFileError, RowProblem
 from procure.tables import Field, read_table
 from procure.values import clean_text, parse_bool, parse_decimal
 
-from .columns import cost_step, solve_by_columns
+from .columns import cost_step, round_up, solve_by_columns
 from .inputs import Scenario, parse_count
 from .solve import describe_status, int_value, run
 
@@ -453,7 +453,7 @@ class KindergartenModel:
         cost = pulp.LpAffineExpression([(var, sc.new_cost) for var in n.values()]
                                        + [(var, sc.attach_cost) for var in a.values()]
                                        + [(var, sc.expand_cost_per_place) for var in e.values()])
-        dist = {(d.code, s): km for d in self.demand for s, km in self.reach[d.code]}
+        dist = self._distances()
         children = {d.code: d.children for d in self.demand}
         travel = pulp.LpAffineExpression([(var, children[k[0]] * dist[k]) for k, var in x.items()])
         return prob, n, a, e, x, cost, travel, dist
@@ -498,7 +498,7 @@ class KindergartenModel:
                 plan.method = "columns"  # no time for the compact model: the column plan, with its gap
                 plan.status = "time_limit_feasible"
                 plan.gap = (outcome.plan.cost - (plan.lower_bound or 0)) / outcome.plan.cost if outcome.plan.cost else 0.0
-                plan.reason = "" if "time" in outcome.note else outcome.note
+                plan.reason = "" if outcome.out_of_time else outcome.note
                 self._fill(plan, self._plan_values(outcome.plan), self._distances())
                 plan.seconds = time.perf_counter() - start
                 return plan
@@ -541,7 +541,7 @@ class KindergartenModel:
         best = self._cost(values)
         bounds = [b for b in (first.bound, plan.lower_bound) if b is not None]
         bound = max(bounds) if bounds else None
-        plan.lower_bound = None if bound is None else int(math.ceil(bound / cost_step(self) - 1e-6) * cost_step(self))
+        plan.lower_bound = None if bound is None else round_up(bound, cost_step(self))
         if first.status == "optimal" or (plan.lower_bound is not None and best <= plan.lower_bound):
             plan.status, plan.gap = "optimal", 0.0
         else:

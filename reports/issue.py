@@ -20,9 +20,8 @@ from procure import audit
 from .charts import share_chart
 from .compliance import ReportView, describe_changes
 from .models import ReportIssue
-from procure.errors import FupinError
 
-from .render import SCHEME, default_processes, find_cjk_font, jinja_env, render_batch, stage
+from .render import SCHEME, default_processes, find_cjk_font, jinja_env, render_batch, require_folder, stage
 from .xlsx import workbook_bytes
 
 FORMATS = ("pdf", "xlsx")
@@ -72,8 +71,7 @@ def issuing(session: Session, jobs: list[tuple[ReportView, Path]], fmt: str, act
     `processes` processes (default: one per core).
     """
     for _, target in jobs:
-        if not Path(target).parent.is_dir():
-            raise FupinError(f"{target}: the folder {Path(target).parent} does not exist")
+        require_folder(target)
     rows = [register(session, view, Path(target), fmt, actor, now) for view, target in jobs]
     staged: list[tuple[Path, Path]] = []
     try:

@@ -15,7 +15,7 @@ from procure.errors import FupinError
 
 from .charts import bar_chart
 from .i18n import LANGS
-from .render import CjkFont, Renderer, Table, atomic_write, find_cjk_font, jinja_env
+from .render import CjkFont, Renderer, Table, atomic_write, find_cjk_font, jinja_env, require_folder
 
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
@@ -253,8 +253,6 @@ def write_plan_report(view_model: dict, path: Path) -> None:
 def write_compare_report(view: dict, path: Path, lang: str = "zh") -> None:
     """The comparison PDF, written atomically to `path`."""
     path = Path(path)
-    if not path.parent.is_dir():
-        # Said before the seconds of rendering, not after.
-        raise FupinError(f"{path}: the folder {path.parent} does not exist")
+    require_folder(path)
     font = find_cjk_font()
     atomic_write(path, render_pdf(build_compare_report(view, lang, font), font))

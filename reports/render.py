@@ -439,11 +439,16 @@ def stage(target: Path, data: bytes) -> Path:
     return Path(tmp)
 
 
+def require_folder(target: Path | str) -> None:
+    """Said before the seconds of rendering, not after: the folder a file is to be written in must exist."""
+    if not Path(target).parent.is_dir():
+        raise FupinError(f"{target}: the folder {Path(target).parent} does not exist")
+
+
 def atomic_write(target: Path | str, data: bytes) -> str:
     """Write `data` to a temp file beside `target`, then move it into place; returns its sha256."""
     target = Path(target)
-    if not target.parent.is_dir():
-        raise FupinError(f"{target}: the folder {target.parent} does not exist")
+    require_folder(target)
     tmp = stage(target, data)
     try:
         os.replace(tmp, target)
