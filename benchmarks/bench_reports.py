@@ -115,7 +115,7 @@ def main() -> None:
     print(f"  baseline           {m['base_batch'] / n:.3f} s each")
     print(f"  fupin --jobs 1     {m['batch'] / n:.3f} s each ({m['batch'] / pages:.3f} s a page)   "
           f"ratio {m['base_batch'] / m['batch']:.2f}x")
-    print(f"  fupin --jobs {args.jobs:<5} {m['parallel'] / n:.3f} s each (spawning helpers included)   "
+    print(f"  fupin --jobs {args.jobs:<5} {m['parallel'] / n:.3f} s each (starting helpers included)   "
           f"ratio {m['base_batch'] / m['parallel']:.2f}x")
     print("rounds (s, whole batch): " + "; ".join(f"{k} " + " ".join(f"{x:.2f}" for x in v)
                                                  for k, v in measures.items() if "batch" in k or k == "parallel"))

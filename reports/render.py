@@ -4,8 +4,8 @@ Speed: a batch of documents is served one small font, the installed CJK font cut
 the characters the batch uses (HarfBuzz's subsetter: milliseconds; without it fontTools, a few
 tenths of a second). WeasyPrint otherwise copies and subsets the whole 17 MB font for every font
 size and weight of every document. The stylesheet and font configuration are shared by the
-batch, and `render_batch` spreads a batch over several processes (spawned, each with the same
-prepared font); pictures given as callables are drawn there too.
+batch, and `render_batch` spreads a batch over several processes (forked on Linux, each with the
+same prepared font); pictures given as callables are drawn there too.
 """
 
 from __future__ import annotations
@@ -17,8 +17,10 @@ import logging
 import mimetypes
 import multiprocessing
 import os
+import re
 import shutil
 import subprocess
+import sys
 import tempfile
 import unicodedata
 from collections.abc import Callable
@@ -89,10 +91,37 @@ def _text_width(text: object) -> float:
 PAGE_UNITS = 108
 _WRAP_MIN = 10
 _CODE_MIN = 16  # a date with its padding is 13
+# A code keeps its longest unbreakable piece whole up to this width ("C02-20250313/2" is 17);
+# longer pieces (a web shop's 20-digit order numbers) would squeeze the Chinese text to a few
+# characters a line, and break inside anyway.
+_PIECE_MAX = 18
 
 
 def _breakable(text: object) -> bool:
     return any(ch.isspace() or unicodedata.east_asian_width(ch) in "WF" for ch in str(text))
+
+
+# Where a code may break without `overflow-wrap` cutting it: after a hyphen that a letter follows
+# ("INV-" / "C02-20250313/2"); line breaking keeps a hyphen or slash with the digits after it.
+_CODE_BREAK = re.compile(r"(?<=-)(?=[^\d-])|\s+")
+
+
+def _longest_piece(text: object) -> float:
+    return max(_text_width(piece) for piece in _CODE_BREAK.split(str(text)))
+
+
+def _share_room(room: float, want: dict[int, float], least: dict[int, float]) -> dict[int, float]:
+    """`room` shared in proportion to `want`, but no column below its `least` (water-filling)."""
+    fixed: dict[int, float] = {}
+    while True:
+        free = room - sum(fixed.values())
+        rest = {i: w for i, w in want.items() if i not in fixed}
+        total = sum(rest.values())
+        share = {i: free * w / total if total else w for i, w in rest.items()}
+        short = {i: least[i] for i, w in share.items() if w < least[i]}
+        if not short:
+            return fixed | share
+        fixed |= short
 
 
 def column_widths(columns: list[str], rows: list[list[str]], numeric: set[int] | frozenset = frozenset()) -> list[float]:
@@ -104,18 +133,20 @@ def column_widths(columns: list[str], rows: list[list[str]], numeric: set[int] |
     widest = [max([_text_width(r[i]) for r in rows if i < len(r)] + [min(_text_width(c), 8), 3]) + 3
               for i, c in enumerate(columns)]
     if sum(widest) > PAGE_UNITS:
-        # Text that can break (spaces, Chinese) wraps first; long codes and refs (which break at
-        # "-" and "/") only when that is not enough; dates and figures never: "2025-03-" / "13" misleads.
+        # Text that can break (spaces, Chinese) wraps first; long codes and refs only when that is
+        # not enough, and then only where they may break; dates and figures never: "2025-03-" / "13" misleads.
         text = [i for i, w in enumerate(widest) if i not in numeric and w > _WRAP_MIN + 2]
         breakable = [i for i in text if any(_breakable(r[i]) for r in rows if i < len(r))]
         codes = [i for i in text if i not in breakable and widest[i] > _CODE_MIN]
+        least = {i: _WRAP_MIN for i in breakable}
+        least |= {i: min(widest[i], _PIECE_MAX, max(_WRAP_MIN, max(_longest_piece(r[i]) for r in rows if i < len(r)) + 3))
+                  for i in codes}
         for wrapping in (breakable, breakable + codes):
             room = PAGE_UNITS - sum(w for i, w in enumerate(widest) if i not in wrapping)
-            if room >= _WRAP_MIN * len(wrapping):
+            if room >= sum(least[i] for i in wrapping):
                 break
-        want = sum(widest[i] for i in wrapping)
-        for i in wrapping:
-            widest[i] = max(_WRAP_MIN, room * widest[i] / want) if want else widest[i]
+        for i, w in _share_room(room, {i: widest[i] for i in wrapping}, least).items():
+            widest[i] = w
     total = sum(widest)
     return [round(100 * w / total, 2) for w in widest]
 
@@ -389,13 +420,23 @@ def default_processes() -> int:
     return os.cpu_count() or 1
 
 
+def _helper_context():
+    """Forked helpers on Linux: they start in milliseconds with WeasyPrint, matplotlib and the font
+    already loaded. A spawned helper first spends 0.6-1 s of CPU importing them, which on a
+    two-core machine took a third of an eight-report batch. Elsewhere fork is unsafe (macOS) or
+    missing (Windows), so spawn."""
+    if sys.platform == "linux":
+        return multiprocessing.get_context("fork")
+    return multiprocessing.get_context("spawn")
+
+
 def render_batch(documents: list[tuple[str, dict[str, Asset]]], font: CjkFont | None = None,
                  processes: int = 1) -> list[bytes]:
     """PDF bytes of every (html, assets) document, in order, rendered by up to `processes` processes.
 
     The font is prepared once, here. This process renders too, from the end of the list, while
-    spawned helpers (which take a moment to start) take documents from the front. Assets given as
-    callables must be picklable (a functools.partial of a module-level function).
+    helpers take documents from the front. Assets given as callables must be picklable (a
+    functools.partial of a module-level function) where helpers are spawned.
     """
     font = font or find_cjk_font()
     prepared = batch_font(font, [html for html, _ in documents])
@@ -403,10 +444,10 @@ def render_batch(documents: list[tuple[str, dict[str, Asset]]], font: CjkFont | 
     helpers = min(processes, len(documents)) - 1
     if helpers <= 0:
         return [local.pdf(*doc) for doc in documents]
-    spawn = multiprocessing.get_context("spawn")
-    claims = spawn.Array("i", [0, len(documents)])
+    context = _helper_context()
+    claims = context.Array("i", [0, len(documents)])
     results: list[bytes | None] = [None] * len(documents)
-    pool = ProcessPoolExecutor(max_workers=helpers, mp_context=spawn, initializer=_start_worker,
+    pool = ProcessPoolExecutor(max_workers=helpers, mp_context=context, initializer=_start_worker,
                                initargs=(font, prepared, claims))
     try:
         tasks = [pool.submit(_drain, documents) for _ in range(helpers)]

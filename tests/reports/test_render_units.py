@@ -1,6 +1,8 @@
 """Column widths: what may wrap and what must not."""
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from reports.render import _text_width, column_widths
 
@@ -27,3 +29,31 @@ def test_dates_and_refs_keep_their_width_while_chinese_text_wraps():
 def test_narrow_tables_are_not_squeezed():
     widths = column_widths(["a", "b"], [["2025-03-13", "x"]])
     assert sum(widths) == pytest.approx(100, abs=0.05) and widths[0] > widths[1]
+
+
+def test_a_wrapped_ref_keeps_room_for_its_longest_unbreakable_piece():
+    # The certificate-exceptions table: "INV-C02-20250313/2" may break after "INV-" only.
+    columns = ["日期", "食堂", "供应商", "证书编号", "有效期至", "品名", "kg", "总金额(元)", "单号/行", "问题"]
+    row = ["2025-03-13", "C02", "临高示例渔业合作社", "HNFP-2025-LG-0003", "2027-03-31", "鱼", "127.900",
+           "3233.26", "INV-C02-20250313/2", "采购日证书尚未生效"]
+    widths = column_widths(columns, [row], {6, 7})
+    unit = widths[0] / (len(row[0]) + 3)
+    assert widths[8] >= unit * (_text_width("C02-20250313/2") + 3) - 0.01
+    assert widths[3] >= unit * (_text_width("HNFP-2025-") + 3) - 0.01
+    assert widths[8] < unit * (_text_width(row[8]) + 3)  # it still wraps, at the hyphen
+    assert sum(widths) == pytest.approx(100, abs=0.05)
+
+
+@given(st.lists(st.tuples(st.sampled_from(["2025-03-13", "C01", "第一食堂", "五指山市毛阳镇农民专业合作社联合社"]),
+                          st.from_regex(r"[A-Z]{2,4}(-[A-Z0-9]{2,8}){1,4}(/[0-9]{1,2})?", fullmatch=True),
+                          st.text(alphabet="扶贫食堂蔬菜 ab", min_size=1, max_size=30)), min_size=1, max_size=6),
+       st.integers(min_value=0, max_value=8))
+def test_widths_add_up_and_figures_never_shrink(rows, extra):
+    columns = ["日期", "单号", "说明"] + [f"数{k}" for k in range(extra)]
+    table = [list(r) + ["12,345.67"] * extra for r in rows]
+    numeric = set(range(3, 3 + extra))
+    widths = column_widths(columns, table, numeric)
+    assert sum(widths) == pytest.approx(100, abs=0.1)
+    if len(numeric) > 1:
+        # Figures and dates are never wrapped, so they keep one width per unit among themselves.
+        assert len({widths[i] for i in numeric}) == 1

@@ -1,0 +1,53 @@
+"""render_batch across processes: the same bytes as one process, and a clear error when a helper dies."""
+
+from __future__ import annotations
+
+import functools
+import os
+import time
+from fractions import Fraction
+
+import pytest
+
+from procure.errors import FupinError
+from reports import render
+from reports.charts import share_chart
+
+PAGE = ('<html><head><meta charset="utf-8"></head><body style="font-family: FupinCJK">'
+        '<h1>扶贫食堂 {n}</h1><img src="fupin-static:chart.png"></body></html>')
+MONTHS = ["2025-01", "2025-02", "2025-03"]
+LABELS = {"threshold": "考核线", "share": "占比", "title": "占比"}
+
+
+def _documents(n: int, chart=share_chart):
+    font = render.find_cjk_font()
+    return [(PAGE.format(n=i), {"chart.png": functools.partial(
+        chart, MONTHS, [(f"食堂 {i}", [Fraction(i, 10), None, Fraction(1, 5)])], Fraction(1, 5), LABELS, font)})
+        for i in range(n)]
+
+
+def test_helpers_give_the_same_pdfs_as_one_process():
+    docs = _documents(4)
+    alone = render.render_batch(docs, processes=1)
+    together = render.render_batch(docs, processes=2)
+    assert together == alone
+    assert len(set(alone)) == 4  # each document its own PDF, in order
+
+
+def _dies_outside(parent: int, *args):
+    if os.getpid() != parent:
+        os._exit(3)
+    time.sleep(0.5)  # so the helper surely takes a document before this process has done them all
+    return share_chart(*args)
+
+
+def test_a_helper_that_dies_is_reported_not_raised_as_a_traceback():
+    docs = _documents(4, functools.partial(_dies_outside, os.getpid()))
+    with pytest.raises(FupinError, match="stopped unexpectedly.*--jobs 1"):
+        render.render_batch(docs, processes=2)
+
+
+def test_helpers_are_forked_on_linux():
+    # Spawned helpers import WeasyPrint and matplotlib again (0.6-1 s of CPU each): see _helper_context.
+    if os.uname().sysname == "Linux":
+        assert render._helper_context().get_start_method() == "fork"
