@@ -36,12 +36,13 @@ class App:
 
 
 class FupinGroup(MessageGroup):
-    """Errors become messages (MessageGroup); `lazy` subcommands ("module:attribute") are imported
-    only when used: the planning and report stacks (PuLP, pandas, WeasyPrint, matplotlib) take
-    seconds to import, which a canteen manager logging one purchase should not wait for.
+    """Errors become messages (MessageGroup); `lazy` subcommands ("module:attribute", short help)
+    are imported only when used: the planning and report stacks (PuLP, pandas, WeasyPrint,
+    matplotlib) take seconds to import, which a canteen manager logging one purchase, or anyone
+    asking for `--help`, should not wait for.
     """
 
-    def __init__(self, *args, lazy: dict[str, str] | None = None, **kwargs):
+    def __init__(self, *args, lazy: dict[str, tuple[str, str]] | None = None, **kwargs):
         super().__init__(*args, **kwargs)
         self.lazy = lazy or {}
 
@@ -50,15 +51,33 @@ class FupinGroup(MessageGroup):
 
     def get_command(self, ctx, name):
         if name in self.lazy and name not in self.commands:
-            module, attribute = self.lazy[name].split(":")
+            module, attribute = self.lazy[name][0].split(":")
             self.add_command(getattr(importlib.import_module(module), attribute), name)
         return super().get_command(ctx, name)
+
+    def format_commands(self, ctx, formatter):
+        commands = []
+        for name in self.list_commands(ctx):
+            if name in self.lazy and name not in self.commands:
+                commands.append((name, click.Command(name, help=self.lazy[name][1])))  # stands in; nothing imported
+            elif (command := self.get_command(ctx, name)) is not None and not command.hidden:
+                commands.append((name, command))
+        if commands:
+            limit = formatter.width - 6 - max(len(name) for name, _ in commands)  # as click's own
+            with formatter.section("Commands"):
+                formatter.write_dl([(name, command.get_short_help_str(limit)) for name, command in commands])
 
 
 pass_app = click.make_pass_decorator(App)
 
 
-@click.group(cls=FupinGroup, lazy={"plan": "planning.cli:plan", "report": "reports.cli:report"})
+@click.group(cls=FupinGroup, lazy={
+    # Each command's first docstring line, for `fupin --help` (a test keeps them equal).
+    "plan": ("planning.cli:plan",
+             "Allocation scenarios: special-post teachers, targeted free-training students, kindergarten sites."),
+    "report": ("reports.cli:report",
+               "PDF and XLSX reports for finance offices, registered with a fingerprint of their ledger rows."),
+})
 @click.option("--db", "url", metavar="URL", help="Database URL (default: FUPIN_DB, else sqlite:///fupin.db).")
 @click.option("--user", help="Who is acting, for the audit trail (default: FUPIN_USER, else the login name).")
 @click.version_option(package_name="fupin")

@@ -13,12 +13,14 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from openpyxl import load_workbook
-from openpyxl.utils import get_column_letter
-from openpyxl.utils.exceptions import InvalidFileException
-
 from .errors import FupinError, InputFileError, RowProblem
 from .values import clean_text, is_blank
+
+
+def column_letter(number: int) -> str:
+    """Spreadsheet column name of a 1-based column number ("A", "AB")."""
+    from openpyxl.utils.cell import get_column_letter
+    return get_column_letter(number)
 
 
 @dataclass(frozen=True)
@@ -58,8 +60,11 @@ def _raw_rows(path: Path) -> list[list[object]]:
     except OSError as exc:
         raise FupinError(f"{path}: cannot read: {exc.strerror}") from None
     if suffix in (".xlsx", ".xlsm"):
+        import openpyxl  # here, not at the top: it is a fifth of every command's start-up
+        from openpyxl.utils.exceptions import InvalidFileException
+
         try:
-            wb = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+            wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
         except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError) as exc:
             raise FupinError(f"{path}: not a readable .xlsx workbook ({exc}); save it again from Excel") from None
         ws = wb.worksheets[0]
@@ -95,7 +100,7 @@ def read_table(path: Path | str, fields: list[Field], optional_extra: tuple[str,
     for i, title in enumerate(header):
         if is_blank(title):
             continue
-        col = get_column_letter(i + 1)
+        col = column_letter(i + 1)
         name = lookup.get(_header_key(title))
         if name is None:
             if _header_key(title) in optional_extra:
@@ -113,7 +118,7 @@ def read_table(path: Path | str, fields: list[Field], optional_extra: tuple[str,
     if problems:
         raise InputFileError(str(path), problems)
     # Named as the user's own header says, so a Chinese sheet gets "C (供应商)".
-    columns = {name: f"{get_column_letter(i + 1)} ({clean_text(header[i])})" for name, i in index.items()}
+    columns = {name: f"{column_letter(i + 1)} ({clean_text(header[i])})" for name, i in index.items()}
     rows: list[Row] = []
     for offset, cells in enumerate(body):
         if all(is_blank(c) for c in cells):
@@ -121,7 +126,7 @@ def read_table(path: Path | str, fields: list[Field], optional_extra: tuple[str,
         values = {name: (cells[i] if i < len(cells) else None) for name, i in index.items()}
         for i, cell in enumerate(cells):
             if (i >= len(header) or is_blank(header[i])) and not is_blank(cell):
-                problems.append(RowProblem(offset + 2, get_column_letter(i + 1), "a value in a column without a header"))
+                problems.append(RowProblem(offset + 2, column_letter(i + 1), "a value in a column without a header"))
         rows.append(Row(number=offset + 2, values=values, columns=columns))
     if problems:
         raise InputFileError(str(path), problems)

@@ -4,9 +4,6 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-from openpyxl.worksheet.datavalidation import DataValidation
 
 from .ledger import PURCHASE_FIELDS
 
@@ -29,6 +26,10 @@ INSTRUCTIONS = [
 
 def write_template(path: Path | str) -> Path:
     assert [f.name for f in PURCHASE_FIELDS] and len(HEADERS_ZH) == len(PURCHASE_FIELDS)
+    from openpyxl import Workbook  # here: every other command would pay for its import
+    from openpyxl.styles import Font
+    from openpyxl.worksheet.datavalidation import DataValidation
+
     path = Path(path)
     wb = Workbook()
     ws = wb.active

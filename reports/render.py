@@ -31,7 +31,6 @@ from pathlib import Path
 
 import cffi
 
-from fontTools import subset as ft_subset
 from fontTools.ttLib import TTCollection, TTFont, TTLibError
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from weasyprint import CSS, HTML
@@ -213,6 +212,8 @@ def find_cjk_font(candidates: tuple[tuple[str, str | None], ...] | None = None) 
 
 def subset_font(font: CjkFont, text: str) -> bytes:
     """A TrueType/OpenType font holding only the glyphs `text` needs (plus ASCII)."""
+    from fontTools import subset as ft_subset  # only without HarfBuzz; a tenth of a second to import
+
     chars = set(text) | {chr(c) for c in range(0x20, 0x7F)}
     face = TTFont(str(font.path), fontNumber=font.index, lazy=True)
     options = ft_subset.Options()

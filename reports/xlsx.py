@@ -6,9 +6,6 @@ import io
 import re
 from decimal import Decimal, InvalidOperation
 
-from openpyxl import Workbook
-from openpyxl.styles import Font
-
 from .compliance import ReportView
 from .render import Table
 
@@ -32,7 +29,9 @@ def _formats(value) -> str | None:
     return None
 
 
-def _sheet(wb: Workbook, title: str, table: Table) -> None:
+def _sheet(wb, title: str, table: Table) -> None:
+    from openpyxl.styles import Font
+
     ws = wb.create_sheet(title[:31])
     ws.append(table.columns)
     for cell in ws[1]:
@@ -49,6 +48,8 @@ def _sheet(wb: Workbook, title: str, table: Table) -> None:
 
 
 def workbook_bytes(view: ReportView) -> bytes:
+    from openpyxl import Workbook  # here, not at the top: PDF reports need not load it
+
     t = view.t
     wb = Workbook()
     info = wb.active

@@ -30,6 +30,8 @@ def test_new_database_gets_schema_and_alembic_has_nothing_to_add(engine):
 
     command.check(db.alembic_config(engine))  # raises if models and migrations disagree
     assert db.upgrade(engine)[0] == db.upgrade(engine)[1]
+    # ensure_schema recognises an up-to-date database by this constant, without Alembic.
+    assert db.SCHEMA_HEAD == db._script(engine).get_current_head() == db.current_revision(engine)
 
 
 def test_gbk_file_with_chinese_headers_fullwidth_digits_and_blank_rows(master_engine, tmp_path):
@@ -255,4 +257,8 @@ def test_schema_mismatch_is_explained(tmp_path):
     with eng2.begin() as conn:
         conn.execute(text("update alembic_version set version_num='ffff'"))
     with pytest.raises(FupinError, match="newer fupin"):
+        db.ensure_schema(eng2)
+    with eng2.begin() as conn:
+        conn.execute(text("update alembic_version set version_num='0001'"))
+    with pytest.raises(FupinError, match="at revision 0001, this fupin needs 0002: run `fupin db upgrade`"):
         db.ensure_schema(eng2)
