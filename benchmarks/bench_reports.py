@@ -4,9 +4,13 @@ Every figure is the wall time from finished HTML (and the chart's data) to PDF b
 included. Baseline: each document on its own, its CSS naming the installed CJK font (WeasyPrint
 then copies and subsets the whole 17 MB font for every font size of every document). fupin: the
 batch shares one stylesheet, font configuration and a font cut down once to the batch's characters
-(reports.render.batch_font); `--jobs N` spreads the batch over N processes (this one included).
+(reports.render.batch_font); `--jobs N` spreads the batch over N processes (this one included),
+forked on Linux; the same batch with spawned helpers (fupin before 2026-11-28) is measured too.
 The rounds alternate baseline and fupin; each figure is the median of the rounds, so load from other
 programs on the machine hits both alike.
+
+`--commands` also times the `fupin` commands as a user runs them (start-up included), against
+the bare imports of Python, WeasyPrint and matplotlib measured in the same run.
 
     .venv/bin/python benchmarks/bench_reports.py                  # builds a sample database
     .venv/bin/python benchmarks/bench_reports.py --rounds 5 --jobs 2
@@ -21,6 +25,7 @@ import io
 import os
 import re
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
@@ -79,7 +84,10 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=render.default_processes(),
                         help="processes for the parallel batch (default: CPU cores, as `fupin report`)")
     parser.add_argument("--rounds", type=int, default=3, help="alternating rounds; medians are shown")
+    parser.add_argument("--commands", action="store_true", help="also time the fupin commands end to end (on the sample database)")
     args = parser.parse_args()
+    if args.commands and args.db:
+        parser.error("--commands registers reports: it runs on the sample database only, not with --db")
     with tempfile.TemporaryDirectory() as tmp:
         url = args.db or sample_db(Path(tmp))
         engine = db.make_engine(url)
@@ -97,7 +105,7 @@ def main() -> None:
         print(f"view models: {t_build / n:.3f} s per report (not in the figures below)")
 
         baseline_pdf(*single, font.family)  # warm-up: WeasyPrint, Pango, fontconfig and matplotlib caches
-        measures = {"base_one": [], "one": [], "base_batch": [], "batch": [], "parallel": []}
+        measures = {"base_one": [], "one": [], "base_batch": [], "batch": [], "parallel": [], "spawned": []}
         for _ in range(args.rounds):
             measures["base_one"].append(timed(lambda: baseline_pdf(*single, font.family))[0])
             measures["one"].append(timed(lambda: render.render_batch([single], font))[0])
@@ -105,6 +113,9 @@ def main() -> None:
             measures["batch"].append(timed(lambda: render.render_batch(docs, font, processes=1))[0])
             t, pdfs = timed(lambda: render.render_batch(docs, font, processes=args.jobs))
             measures["parallel"].append(t)
+            measures["spawned"].append(timed(lambda: spawned(docs, font, args.jobs))[0])
+        if args.commands:
+            commands(url, args)
     m = {k: statistics.median(v) for k, v in measures.items()}
     one_pages = page_count(render.render_batch([single], font)[0])
     pages = sum(page_count(pdf) for pdf in pdfs)
@@ -117,8 +128,51 @@ def main() -> None:
           f"ratio {m['base_batch'] / m['batch']:.2f}x")
     print(f"  fupin --jobs {args.jobs:<5} {m['parallel'] / n:.3f} s each (starting helpers included)   "
           f"ratio {m['base_batch'] / m['parallel']:.2f}x")
+    print(f"  same, helpers spawned {m['spawned'] / n:.3f} s each (as before)   "
+          f"forked against spawned {m['spawned'] / m['parallel']:.2f}x")
     print("rounds (s, whole batch): " + "; ".join(f"{k} " + " ".join(f"{x:.2f}" for x in v)
                                                  for k, v in measures.items() if "batch" in k or k == "parallel"))
+
+
+def spawned(docs, font, jobs):
+    """The batch with spawned helpers, which import WeasyPrint and matplotlib again."""
+    real = render._helper_context
+    render._helper_context = lambda: render.multiprocessing.get_context("spawn")
+    try:
+        return render.render_batch(docs, font, processes=jobs)
+    finally:
+        render._helper_context = real
+
+
+def commands(url: str, args) -> None:
+    """Wall time of fupin commands as a user runs them, against bare imports, medians of the rounds."""
+    fupin = [sys.executable, "-m", "cli", "--db", url, "--user", "bench"]
+    with tempfile.TemporaryDirectory() as out:
+        runs = {
+            "python, WeasyPrint and matplotlib imported (baseline)":
+                [sys.executable, "-c", "import weasyprint, matplotlib.figure, sqlalchemy"],
+            "fupin --help": [*fupin, "--help"],
+            f"fupin procure compliance --month {args.month}": [*fupin, "procure", "compliance", "--month", args.month],
+            f"fupin report compliance --institution {args.institution}":
+                [*fupin, "report", "compliance", "--month", args.month, "--institution", args.institution,
+                 "-o", f"{out}/one.pdf"],
+            "fupin report compliance --every-institution --jobs 1":
+                [*fupin, "report", "compliance", "--month", args.month, "--every-institution", "--jobs", "1", "-o", out],
+            f"fupin report compliance --every-institution --jobs {args.jobs}":
+                [*fupin, "report", "compliance", "--month", args.month, "--every-institution", "--jobs",
+                 str(args.jobs), "-o", out],
+        }
+        times: dict[str, list[float]] = {k: [] for k in runs}
+        for _ in range(args.rounds):
+            for name, argv in runs.items():
+                start = time.perf_counter()
+                subprocess.run(argv, cwd=ROOT, check=True, capture_output=True)
+                times[name].append(time.perf_counter() - start)
+    base = statistics.median(next(iter(times.values())))
+    print("commands, wall time as a user runs them (start-up included), medians:")
+    for name, ts in times.items():
+        t = statistics.median(ts)
+        print(f"  {name:58s} {t:6.2f} s   {t / base:5.2f}x the baseline")
 
 
 def page_count(pdf: bytes) -> int:
