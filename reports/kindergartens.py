@@ -15,7 +15,7 @@ TEXT = {
            "township": "乡镇", "village": "村", "action": "措施", "places_added": "新增学位",
            "capacity": "学位容量", "central": "中心园", "no_plan": "无可行方案", "reason": "原因",
            "map": "布局图（圆圈大小＝幼儿数，线＝就读分配）", "yes": "是", "no": "否", "scenario": "情景参数",
-           "optimal": "最优", "time_limit_feasible": "时限内可行（未证最优）", "infeasible": "不可行", "error": "出错",
+           "optimal": "最优", "time_limit_feasible": "时限内可行（未证最优）", "time_limit_feasible_short": "未证最优", "infeasible": "不可行", "error": "出错",
            "time_limit_no_solution": "时限内无解", "unbounded": "无界", "village_kg": "村（无园）"},
     "en": {"title": "Kindergarten layout plan", "synthetic": "Sample data are synthetic (real county names; townships, villages, positions and children invented).",
            "province": "Province summary", "county": "County", "status": "Status", "cost": "Cost (yuan)",
@@ -24,7 +24,8 @@ TEXT = {
            "township": "Township", "village": "Village", "action": "Action", "places_added": "Places added",
            "capacity": "Capacity", "central": "Central", "no_plan": "No feasible plan", "reason": "Reason",
            "map": "Map (circle size = children, lines = assignment)", "yes": "yes", "no": "no", "scenario": "Scenario",
-           "optimal": "optimal", "time_limit_feasible": "time limit, not proven optimal", "infeasible": "infeasible",
+           "optimal": "optimal", "time_limit_feasible": "time limit, not proven optimal",
+           "time_limit_feasible_short": "not proven", "infeasible": "infeasible",
            "error": "error", "time_limit_no_solution": "time limit, no plan", "unbounded": "unbounded",
            "village_kg": "village (no kindergarten)"},
 }
@@ -33,7 +34,9 @@ def view_model(plan, lang: str = "zh", font=None) -> dict:
     rows = []
     for c in plan.counties:
         s = c.summary()
-        rows.append([c.county, c.name, t[c.status], f"{c.cost:,}" if c.cost is not None else "",
+        # In the summary the gap column beside it says how far from proven; the county's page has the full words.
+        status = t.get(f"{c.status}_short", t[c.status])
+        rows.append([c.county, c.name, status, f"{c.cost:,}" if c.cost is not None else "",
                      f"{c.children_km:,.1f}" if c.children_km is not None else "", s["new"], s["attached"],
                      s["expanded"], s["places_added"], f"{c.seconds:.1f}", "" if c.gap is None else f"{c.gap:.2%}"])
     total = plan.summary()["total"]
