@@ -18,7 +18,7 @@ from matplotlib.ticker import PercentFormatter  # noqa: E402
 from markupsafe import Markup  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from .render import CjkFont, _text_width  # noqa: E402
+from .render import CjkFont, text_width  # noqa: E402
 
 DOCUMENT_FONT = "FupinCJK"  # the @font-face family of static/report.css
 _registered: set[str] = set()
@@ -59,7 +59,7 @@ def _png(fig: Figure, dpi: int = 150) -> bytes:
 
 def _label_inches(text: str, points: float) -> float:
     """The printed width of `text` at `points` size, from the same half-em widths the tables use."""
-    return _text_width(text) * points / 2 / 72
+    return text_width(text) * points / 2 / 72
 
 
 def share_chart(months: list[str], series: list[tuple[str, list[Fraction | None]]], threshold: Fraction,
@@ -71,13 +71,13 @@ def share_chart(months: list[str], series: list[tuple[str, list[Fraction | None]
     labels instead of by `tight_layout`, which draws the figure a second time (a third of the chart's time).
     """
     width, height = 7.0, 2.8
-    legend = max([_label_inches(labels["threshold"], 7)] + [_label_inches(name, 7) for name, _ in series])
+    legend_inches = max([_label_inches(labels["threshold"], 7)] + [_label_inches(name, 7) for name, _ in series])
     with matplotlib.rc_context(_rc(font)):
         fig = Figure(figsize=(width, height))
         # Inches: y tick labels and axis title on the left, month labels below, the legend (marker,
         # gap, longest label) at the right. No title: the report's heading above the chart names it.
         fig.subplots_adjust(left=0.62 / width, bottom=0.32 / height, top=1 - 0.12 / height,
-                            right=1 - min(0.5 + legend, width / 2) / width)
+                            right=1 - min(0.5 + legend_inches, width / 2) / width)
         ax = fig.add_subplot()
         x = list(range(len(months)))
         for i, (name, values) in enumerate(series):

@@ -55,7 +55,7 @@ def html(view: ReportView, font) -> tuple[str, dict]:
     """The document, and its chart picture as a callable the renderer draws (in whichever process renders it)."""
     t = view.t
     chart = functools.partial(share_chart, view.chart.months, view.chart.series, view.chart.threshold,
-                              {"threshold": t["threshold"], "share": t["share"], "title": t["chart_title"]}, font)
+                              {"threshold": t["threshold"], "share": t["share"]}, font)
     page = jinja_env().get_template("compliance.html").render(view=view, chart_url=SCHEME + CHART_ASSET)
     return page, {CHART_ASSET: chart}
 

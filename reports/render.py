@@ -16,6 +16,7 @@ import io
 import logging
 import mimetypes
 import multiprocessing
+import multiprocessing.util
 import os
 import re
 import shutil
@@ -80,7 +81,7 @@ class Table:
     empty: str = ""
 
 
-def _text_width(text: object) -> float:
+def text_width(text: object) -> float:
     # Capitals are about a third wider than digits: "HNFP-2025-LG-0003" must not break at a hyphen.
     return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1.35 if ch.isupper() else 1 for ch in str(text))
 
@@ -94,6 +95,9 @@ _CODE_MIN = 16  # a date with its padding is 13
 # longer pieces (a web shop's 20-digit order numbers) would squeeze the Chinese text to a few
 # characters a line, and break inside anyway.
 _PIECE_MAX = 18
+# The 3 units of padding counted in each width leave a unit and a half to spare: a table squeezed
+# by 5% wraps no date or figure.
+_SQUEEZE = 1.05
 
 
 def _breakable(text: object) -> bool:
@@ -106,7 +110,7 @@ _CODE_BREAK = re.compile(r"(?<=-)(?=[^\d-])|\s+")
 
 
 def _longest_piece(text: object) -> float:
-    return max(_text_width(piece) for piece in _CODE_BREAK.split(str(text)))
+    return max(text_width(piece) for piece in _CODE_BREAK.split(str(text)))
 
 
 def _share_room(room: float, want: dict[int, float], least: dict[int, float]) -> dict[int, float]:
@@ -129,7 +133,7 @@ def column_widths(columns: list[str], rows: list[list[str]], numeric: set[int] |
     Tables are laid out with `table-layout: fixed` and these widths: WeasyPrint's automatic
     table layout measures every cell twice and was half of a report's rendering time.
     """
-    widest = [max([_text_width(r[i]) for r in rows if i < len(r)] + [min(_text_width(c), 8), 3]) + 3
+    widest = [max([text_width(r[i]) for r in rows if i < len(r)] + [min(text_width(c), 8), 3]) + 3
               for i, c in enumerate(columns)]
     if sum(widest) > PAGE_UNITS:
         # Text that can break (spaces, Chinese) wraps first; long codes and refs only when that is
@@ -137,12 +141,16 @@ def column_widths(columns: list[str], rows: list[list[str]], numeric: set[int] |
         text = [i for i, w in enumerate(widest) if i not in numeric and w > _WRAP_MIN + 2]
         breakable = [i for i in text if any(_breakable(r[i]) for r in rows if i < len(r))]
         codes = [i for i in text if i not in breakable and widest[i] > _CODE_MIN]
-        least = {i: _WRAP_MIN for i in breakable}
-        least |= {i: min(widest[i], _PIECE_MAX, max(_WRAP_MIN, max(_longest_piece(r[i]) for r in rows if i < len(r)) + 3))
-                  for i in codes}
-        for wrapping in (breakable, breakable + codes):
+        loose = {i: _WRAP_MIN for i in breakable + codes}
+        whole = loose | {i: min(widest[i], _PIECE_MAX, max(_WRAP_MIN, max(_longest_piece(r[i]) for r in rows
+                                                                          if i < len(r)) + 3)) for i in codes}
+        # Codes keep their pieces whole even if that squeezes the table by up to _SQUEEZE (which
+        # the padding counted in every width absorbs); past that they break inside them, before
+        # every column, dates and figures too, would have to shrink.
+        for wrapping, least, squeeze in ((breakable, loose, 1), (breakable + codes, whole, _SQUEEZE),
+                                         (breakable + codes, loose, 1)):
             room = PAGE_UNITS - sum(w for i, w in enumerate(widest) if i not in wrapping)
-            if room >= sum(least[i] for i in wrapping):
+            if room + PAGE_UNITS * (squeeze - 1) >= sum(least[i] for i in wrapping):
                 break
         for i, w in _share_room(room, {i: widest[i] for i in wrapping}, least).items():
             widest[i] = w
@@ -389,11 +397,14 @@ class Renderer:
 
 _worker: Renderer | None = None
 _claims = None  # shared [next from the front, end of what is left], under its lock
+_documents: list = []
 
 
-def _start_worker(font: CjkFont, prepared: BatchFont, claims) -> None:
-    global _worker, _claims
-    _worker, _claims = Renderer([], font, prepared), claims
+def _start_worker(font: CjkFont, prepared: BatchFont, claims, documents) -> None:
+    global _worker, _claims, _documents
+    _worker, _claims, _documents = Renderer([], font, prepared), claims, documents
+    # Helpers end with os._exit, which skips the font configuration's own clean-up of its folder.
+    multiprocessing.util.Finalize(_worker, _worker.font_config.__del__, exitpriority=0)
 
 
 def _claim(claims, from_front: bool) -> int | None:
@@ -409,11 +420,11 @@ def _claim(claims, from_front: bool) -> int | None:
         return end - 1
 
 
-def _drain(documents: list[tuple[str, dict[str, Asset]]]) -> list[tuple[int, bytes]]:
+def _drain() -> list[tuple[int, bytes]]:
     assert _worker is not None
     done = []
     while (i := _claim(_claims, from_front=True)) is not None:
-        done.append((i, _worker.pdf(*documents[i])))
+        done.append((i, _worker.pdf(*_documents[i])))
     return done
 
 
@@ -425,7 +436,12 @@ def _helper_context():
     """Forked helpers on Linux: they start in milliseconds with WeasyPrint, matplotlib and the font
     already loaded. A spawned helper first spends 0.6-1 s of CPU importing them, which on a
     two-core machine took a third of an eight-report batch. Elsewhere fork is unsafe (macOS) or
-    missing (Windows), so spawn."""
+    missing (Windows), so spawn.
+
+    A forked helper inherits the caller's open database connection (a batch is rendered inside
+    its write transaction): helpers must never touch the database, and they end with os._exit,
+    so nothing of the connection is closed or rolled back from there. Documents and their
+    pictures arrive with everything they need."""
     if sys.platform == "linux":
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
@@ -436,8 +452,8 @@ def render_batch(documents: list[tuple[str, dict[str, Asset]]], font: CjkFont | 
     """PDF bytes of every (html, assets) document, in order, rendered by up to `processes` processes.
 
     The font is prepared once, here. This process renders too, from the end of the list, while
-    helpers take documents from the front. Assets given as callables must be picklable (a
-    functools.partial of a module-level function) where helpers are spawned.
+    helpers take documents from the front. Where helpers are spawned (not Linux), assets given as
+    callables must be picklable (a functools.partial of a module-level function).
     """
     font = font or find_cjk_font()
     prepared = batch_font(font, [html for html, _ in documents])
@@ -449,9 +465,9 @@ def render_batch(documents: list[tuple[str, dict[str, Asset]]], font: CjkFont | 
     claims = context.Array("i", [0, len(documents)])
     results: list[bytes | None] = [None] * len(documents)
     pool = ProcessPoolExecutor(max_workers=helpers, mp_context=context, initializer=_start_worker,
-                               initargs=(font, prepared, claims))
+                               initargs=(font, prepared, claims, documents))
     try:
-        tasks = [pool.submit(_drain, documents) for _ in range(helpers)]
+        tasks = [pool.submit(_drain) for _ in range(helpers)]
         while (i := _claim(claims, from_front=False)) is not None:
             results[i] = local.pdf(*documents[i])
         for task in tasks:

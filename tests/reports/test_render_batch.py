@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import functools
+import gc
 import os
+import tempfile
 import time
 from fractions import Fraction
 
@@ -16,7 +18,7 @@ from reports.charts import share_chart
 PAGE = ('<html><head><meta charset="utf-8"></head><body style="font-family: FupinCJK">'
         '<h1>扶贫食堂 {n}</h1><img src="fupin-static:chart.png"></body></html>')
 MONTHS = ["2025-01", "2025-02", "2025-03"]
-LABELS = {"threshold": "考核线", "share": "占比", "title": "占比"}
+LABELS = {"threshold": "考核线", "share": "占比"}
 
 
 def _documents(n: int, chart=share_chart):
@@ -34,17 +36,32 @@ def test_helpers_give_the_same_pdfs_as_one_process():
     assert len(set(alone)) == 4  # each document its own PDF, in order
 
 
-def _dies_outside(parent: int, *args):
+def _dies_outside(parent: int, marker: str, *args):
     if os.getpid() != parent:
+        open(marker, "w").close()
         os._exit(3)
-    time.sleep(0.5)  # so the helper surely takes a document before this process has done them all
+    # This process waits until a helper has taken a document (and died), so that it does not
+    # render all of them itself first, however slowly the helper starts.
+    deadline = time.monotonic() + 60
+    while not os.path.exists(marker) and time.monotonic() < deadline:
+        time.sleep(0.05)
     return share_chart(*args)
 
 
-def test_a_helper_that_dies_is_reported_not_raised_as_a_traceback():
-    docs = _documents(4, functools.partial(_dies_outside, os.getpid()))
+def test_a_helper_that_dies_is_reported_not_raised_as_a_traceback(tmp_path):
+    docs = _documents(4, functools.partial(_dies_outside, os.getpid(), str(tmp_path / "died")))
     with pytest.raises(FupinError, match="stopped unexpectedly.*--jobs 1"):
         render.render_batch(docs, processes=2)
+    assert (tmp_path / "died").exists()
+
+
+def test_helpers_leave_no_temporary_folders(tmp_path, monkeypatch):
+    # Each helper's WeasyPrint font configuration has a folder that its own clean-up, skipped by
+    # os._exit, would remove.
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    render.render_batch(_documents(4), processes=3)
+    gc.collect()
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_helpers_are_forked_on_linux():
