@@ -1,10 +1,22 @@
-"""Allocation planning for the plan's teacher actions: special-post teachers and targeted students."""
+"""Allocation planning for the plan's teacher actions: special-post teachers and targeted students.
 
-from .compare import compare_runs
-from .graduates import TargetedStudentModel, allocate_targeted_students
-from .inputs import Scenario
-from .solve import SolveResult
-from .teachers import SpecialPostModel, allocate_special_posts
+The names below are imported on first use (PEP 562): `fupin plan --help` and `fupin plan compare`
+should not wait for pandas and PuLP.
+"""
 
-__all__ = ["Scenario", "SolveResult", "SpecialPostModel", "TargetedStudentModel", "allocate_special_posts",
-           "allocate_targeted_students", "compare_runs"]
+import importlib
+
+_EXPORTS = {
+    "compare_runs": ".compare",
+    "TargetedStudentModel": ".graduates", "allocate_targeted_students": ".graduates",
+    "Scenario": ".inputs",
+    "SolveResult": ".solve",
+    "SpecialPostModel": ".teachers", "allocate_special_posts": ".teachers",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    if name in _EXPORTS:
+        return getattr(importlib.import_module(_EXPORTS[name], __name__), name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

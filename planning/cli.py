@@ -9,15 +9,12 @@ import click
 from procure.errors import FupinError
 from procure.messages import MessageGroup
 from reports.i18n import LANGS
-from reports.planning import write_compare_report, write_plan_report
 
 from . import compare as compare_mod
-from .graduates import TargetedStudentModel
 from .inputs import FILES, Scenario
 from .kindergarten_cli import kindergartens
 from .output import ReportWriter, write_run
 from .solve import SOLVERS
-from .teachers import SpecialPostModel
 
 
 SAMPLE_DATA = Path(__file__).resolve().parents[1] / "data" / "planning"
@@ -26,6 +23,10 @@ INPUTS = {"teachers": ("counties", "teacher_needs"), "graduates": ("counties", "
 
 def report_writer() -> ReportWriter | None:
     """Writes report.pdf from the plan's view model (tests replace it)."""
+    # Imported here, as the models below: WeasyPrint, matplotlib, pandas and PuLP are seconds of
+    # start-up that `fupin plan --help` and `fupin plan compare` need not wait for.
+    from reports.planning import write_plan_report
+
     return write_plan_report
 
 
@@ -99,6 +100,8 @@ def teachers(data, scenario, solver, time_limit, lang, out):
         fupin plan teachers --data data/planning \\
             --scenario data/planning/scenario_floor.yaml --out runs/teachers-floor
     """
+    from .teachers import SpecialPostModel
+
     model = SpecialPostModel.from_files(data, Scenario.from_yaml(scenario))
     _finish(model.solve(solver, time_limit), out, lang, data)
 
@@ -115,6 +118,8 @@ def graduates(data, scenario, solver, time_limit, lang, out):
     Example:
         fupin plan graduates --data data/planning --solver cbc --out runs/graduates-base
     """
+    from .graduates import TargetedStudentModel
+
     model = TargetedStudentModel.from_files(data, Scenario.from_yaml(scenario))
     _finish(model.solve(solver, time_limit), out, lang, data)
 
@@ -137,6 +142,8 @@ def compare(run_a, run_b, fmt, changed_only, pdf, lang):
     """
     view = compare_mod.compare_runs(run_a, run_b)
     if pdf is not None:
+        from reports.planning import write_compare_report
+
         write_compare_report(view, pdf, lang)
     click.echo(compare_mod.to_table(view, changed_only) if fmt == "table" else compare_mod.to_csv(view), nl=fmt == "table")
     if pdf is not None:

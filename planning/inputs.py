@@ -8,13 +8,16 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-import pandas as pd
 import yaml
 
 from procure.errors import FupinError, InputFileError, RowProblem
 from procure.tables import Field, read_table
 from procure.values import clean_text, parse_decimal
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 POVERTY = ("national", "provincial", "none")
 STAGES = ("primary", "junior", "preschool")
@@ -120,6 +123,8 @@ def _read(path: Path, fields: list[Field], parsers: dict) -> pd.DataFrame:
         records.append(record)
     if problems:
         raise InputFileError(str(path), problems)
+    import pandas as pd  # here: the kindergarten planner and `fupin plan --help` do without it
+
     frame = pd.DataFrame.from_records(records, columns=["row", *parsers])
     frame.attrs["source"] = str(path)
     return frame
@@ -307,6 +312,8 @@ def row_numbers(frame: pd.DataFrame) -> pd.Series:
     """The spreadsheet rows if the frame came from a file, else positions counted from 2."""
     if "row" in frame.columns:
         return frame["row"]
+    import pandas as pd
+
     return pd.Series(range(2, len(frame) + 2), index=frame.index)
 
 
