@@ -386,6 +386,32 @@ def test_column_bound_holds_and_the_exact_master_closes_the_gap():
         assert s in {site for site, _ in model.reach[d]}
 
 
+def test_a_plan_serving_villages_twice_becomes_an_exact_cover_of_the_same_cost():
+    from planning.columns import ColumnGeneration, solve_by_columns
+    model = KindergartenModel(_sample_county("BT"))
+    cg = ColumnGeneration(model)
+    cg.relax(None)
+    outcome = solve_by_columns(model, "highs", 60)
+    by_site: dict[str, list[int]] = {}
+    for i, d in enumerate(model.demand):
+        by_site.setdefault(outcome.plan.served[d.code], []).append(i)
+    build = {s: next(b for b in cg.builds[s] if b.new == outcome.plan.new.get(s, 0)
+                     and b.attach == outcome.plan.attach.get(s, 0)) for s in by_site}
+    chosen = [cg._column(s, tuple(served), build[s]) for s, served in by_site.items()]
+    # Every site also claims each village it can reach and has room for: villages served twice.
+    doubled = []
+    for c in chosen:
+        extra = [i for i in cg.reach[c.site] if i not in c.served]
+        room = c.build.places + c.build.expand_max - sum(cg.children[i] for i in c.served)
+        more = tuple(i for i in extra if cg.children[i] <= room)[:1]
+        doubled.append(cg._column(c.site, tuple(sorted(c.served + more)), c.build))
+    assert sum(len(c.served) for c in doubled) > len(model.demand)
+    cover = cg.exact_cover(doubled)
+    served = [i for c in cover for i in c.served]
+    assert sorted(served) == list(range(len(model.demand)))  # each village exactly once
+    assert sum(c.cost for c in cover) == cg.plan(doubled).cost <= sum(c.cost for c in doubled)
+
+
 def test_column_fallback_hands_its_plan_to_the_compact_model(monkeypatch):
     import planning.columns as columns
     monkeypatch.setattr(columns, "ENUMERATION_LIMIT", 0)
