@@ -436,13 +436,14 @@ def _helper_context():
     """Forked helpers on Linux: they start in milliseconds with WeasyPrint, matplotlib and the font
     already loaded. A spawned helper first spends 0.6-1 s of CPU importing them, which on a
     two-core machine took a third of an eight-report batch. Elsewhere fork is unsafe (macOS) or
-    missing (Windows), so spawn.
+    missing (Windows), so spawn; so too in a process that has loaded HiGHS, whose worker threads
+    (and any lock they hold) a fork would not copy (planning.kindergartens spawns for the same reason).
 
     A forked helper inherits the caller's open database connection (a batch is rendered inside
     its write transaction): helpers must never touch the database, and they end with os._exit,
     so nothing of the connection is closed or rolled back from there. Documents and their
     pictures arrive with everything they need."""
-    if sys.platform == "linux":
+    if sys.platform == "linux" and "highspy" not in sys.modules:
         return multiprocessing.get_context("fork")
     return multiprocessing.get_context("spawn")
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 import gc
 import os
+import sys
 import tempfile
 import time
 from fractions import Fraction
@@ -19,6 +20,13 @@ PAGE = ('<html><head><meta charset="utf-8"></head><body style="font-family: Fupi
         '<h1>扶贫食堂 {n}</h1><img src="fupin-static:chart.png"></body></html>')
 MONTHS = ["2025-01", "2025-02", "2025-03"]
 LABELS = {"threshold": "考核线", "share": "占比"}
+
+
+@pytest.fixture(autouse=True)
+def _as_the_report_command(monkeypatch):
+    # The report command never loads HiGHS; earlier planning tests in this process may have, and
+    # then render_batch would spawn instead of fork.
+    monkeypatch.delitem(sys.modules, "highspy", raising=False)
 
 
 def _documents(n: int, chart=share_chart):
@@ -64,7 +72,11 @@ def test_helpers_leave_no_temporary_folders(tmp_path, monkeypatch):
     assert list(tmp_path.iterdir()) == []
 
 
-def test_helpers_are_forked_on_linux():
+def test_helpers_are_forked_on_linux_unless_a_solver_is_loaded(monkeypatch):
     # Spawned helpers import WeasyPrint and matplotlib again (0.6-1 s of CPU each): see _helper_context.
-    if os.uname().sysname == "Linux":
+    if sys.platform == "linux":
         assert render._helper_context().get_start_method() == "fork"
+    # HiGHS keeps worker threads that a fork would not copy.
+    monkeypatch.setitem(sys.modules, "highspy", object())
+    assert render._helper_context().get_start_method() == "spawn"
+    assert render.render_batch(_documents(2), processes=2) == render.render_batch(_documents(2), processes=1)
