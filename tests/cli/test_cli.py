@@ -40,13 +40,13 @@ def _help_imports(*args: str) -> tuple[str, list[str]]:
     import subprocess
     import sys
 
-    code = (f"import sys; from click.testing import CliRunner; from cli import cli; "
+    code = (f"import json, sys; from click.testing import CliRunner; from cli import cli; "
             f"r = CliRunner().invoke(cli, {[*args, '--help']!r}); print(r.output); "
-            "print(sorted(m for m in ('weasyprint', 'pulp', 'pandas', 'matplotlib', 'alembic', 'openpyxl') "
-            "if m in sys.modules))")
+            "print(json.dumps(sorted(m for m in ('weasyprint', 'pulp', 'pandas', 'matplotlib', 'alembic', 'openpyxl') "
+            "if m in sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     body, _, loaded = out.rstrip().rpartition("\n")
-    return body, eval(loaded)
+    return body, json.loads(loaded)
 
 
 def test_help_does_not_wait_for_the_heavy_libraries():

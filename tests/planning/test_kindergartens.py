@@ -51,6 +51,12 @@ def make_data(tmp_path, townships=TOWNSHIPS, villages=VILLAGES, name="data"):
     return folder
 
 
+def one_township_county(tmp_path, seat, village_rows):
+    """A county of one township (population 100, seat `seat`) and the given villages.csv rows (x/y km)."""
+    townships = f"{TOWNSHIPS.splitlines()[0]}\nT,C,镇,100,{seat}\n"
+    return read_province(make_data(tmp_path, townships, VILLAGES.splitlines()[0] + "\n" + village_rows))[0]
+
+
 def invoke(*args):
     return CliRunner().invoke(plan, ["kindergartens", *map(str, args)], catch_exceptions=False)
 
@@ -157,10 +163,8 @@ def test_infeasible_county_is_named_with_reason_and_others_planned(run):
 
 def test_lexicographic_second_stage_prefers_near_sites(tmp_path):
     # Two existing kindergartens with room; the cost is 0 either way, so the nearer one is chosen.
-    townships = "code,county,name,population,seat\nT,C,镇,100,S1\n"
-    villages = ("code,township,name,x_km,y_km,children,primary_school,kg_places,kg_central\n"
-                "S1,T,甲,0,0,0,no,200,yes\nS2,T,乙,4,0,0,no,200,no\nD,T,丙,3,0,100,no,0,no\n")
-    county = read_province(make_data(tmp_path, townships, villages))[0]
+    county = one_township_county(tmp_path, "S1", "S1,T,甲,0,0,0,no,200,yes\nS2,T,乙,4,0,0,no,200,no\n"
+                                                  "D,T,丙,3,0,100,no,0,no\n")
     plan = KindergartenModel(county).solve("highs", 30)
     assert plan.cost == 0
     assert plan.assignments == [{"county": "C", "village": "D", "site": "S2", "distance_km": 1.0, "children": 100}]
@@ -315,21 +319,26 @@ def _brute_force_lexicographic(model):
     return best
 
 
-def test_second_stage_is_the_exact_lexicographic_optimum():
-    # Stage 2 lets openings move at the cheapest cost: its children-km is the least over ALL cheapest
-    # plans, checked against enumerating every plan of tiny counties.
+def _tiny_counties(seed: int, count: int):
+    """Random five-village counties (one township, a central kindergarten at the seat V0), small
+    enough to enumerate every plan."""
     import random
     from planning.kindergartens import County, Township
-    rng = random.Random(11)
-    for k in range(6):
+    rng = random.Random(seed)
+    for _ in range(count):
         villages = [Village("V0", "T0", "v0", 0, 0, rng.randint(0, 120), True, 120, True)]
         for i in range(1, 5):
             villages.append(Village(f"V{i}", "T0", f"v{i}", rng.uniform(-4, 4), rng.uniform(-4, 4),
                                     rng.choice([30, 60, 70, 90, 110, 150]), rng.random() < 0.5,
                                     rng.choice([0, 0, 0, 30, 60]), False))
-        county = County("C", "c", [Township("T0", "C", "t0", 1000, "V0")], villages)
-        model = KindergartenModel(county)
-        cost, km = _brute_force_lexicographic(model)
+        yield County("C", "c", [Township("T0", "C", "t0", 1000, "V0")], villages)
+
+
+def test_second_stage_is_the_exact_lexicographic_optimum():
+    # Stage 2 lets openings move at the cheapest cost: its children-km is the least over ALL cheapest
+    # plans, checked against enumerating every plan of tiny counties.
+    for county in _tiny_counties(seed=11, count=6):
+        cost, km = _brute_force_lexicographic(KindergartenModel(county))
         plan = KindergartenModel(county).solve("highs", 30)
         assert plan.status == "optimal" and plan.reason == ""
         assert plan.cost == cost
@@ -338,16 +347,7 @@ def test_second_stage_is_the_exact_lexicographic_optimum():
 
 @pytest.mark.parametrize("method,solver", [("columns", "highs"), ("columns", "cbc"), ("compact", "highs")])
 def test_both_methods_reach_the_lexicographic_optimum(method, solver):
-    import random
-    from planning.kindergartens import County, Township
-    rng = random.Random(23)
-    for k in range(5):
-        villages = [Village("V0", "T0", "v0", 0, 0, rng.randint(0, 120), True, 120, True)]
-        for i in range(1, 5):
-            villages.append(Village(f"V{i}", "T0", f"v{i}", rng.uniform(-4, 4), rng.uniform(-4, 4),
-                                    rng.choice([30, 60, 70, 90, 110, 150]), rng.random() < 0.5,
-                                    rng.choice([0, 0, 0, 30, 60]), False))
-        county = County("C", "c", [Township("T0", "C", "t0", 1000, "V0")], villages)
+    for county in _tiny_counties(seed=23, count=5):
         cost, km = _brute_force_lexicographic(KindergartenModel(county))
         plan = KindergartenModel(county).solve(solver, 30, method=method)
         assert plan.status == "optimal" and plan.reason == ""
@@ -424,10 +424,8 @@ def test_column_fallback_hands_its_plan_to_the_compact_model(monkeypatch):
 
 def test_columns_say_infeasible_when_villages_do_not_fit_together(tmp_path):
     # Each village alone fits the seat's 100 + 90 places, both together do not, and nothing new may be built.
-    townships = "code,county,name,population,seat\nT,C,镇,100,S\n"
-    villages = ("code,township,name,x_km,y_km,children,primary_school,kg_places,kg_central\n"
-                "S,T,甲,0,0,0,no,100,yes\nD1,T,乙,1,0,120,no,0,no\nD2,T,丙,0,1,120,no,0,no\n")
-    county = read_province(make_data(tmp_path, townships, villages))[0]
+    county = one_township_county(tmp_path, "S", "S,T,甲,0,0,0,no,100,yes\nD1,T,乙,1,0,120,no,0,no\n"
+                                                 "D2,T,丙,0,1,120,no,0,no\n")
     scenario = KindergartenScenario(new_capacity=0)
     for method in ("columns", "compact"):
         plan = KindergartenModel(county, scenario).solve("highs", 30, method=method)
@@ -449,10 +447,8 @@ def test_method_option_is_offered_and_checked(tmp_path):
 def test_methods_agree_when_no_new_places_may_be_built(tmp_path):
     # new_capacity 0: the seat still needs its central kindergarten (a "new" one without places);
     # D1 is served by the existing kindergarten at S2, expanded by 20 places.
-    townships = "code,county,name,population,seat\nT,C,镇,100,S\n"
-    villages = ("code,township,name,x_km,y_km,children,primary_school,kg_places,kg_central\n"
-                "S,T,甲,0,0,0,no,0,no\nS2,T,乙,2,0,0,no,100,no\nD1,T,丙,1,0,120,no,0,no\n")
-    county = read_province(make_data(tmp_path, townships, villages))[0]
+    county = one_township_county(tmp_path, "S", "S,T,甲,0,0,0,no,0,no\nS2,T,乙,2,0,0,no,100,no\n"
+                                                 "D1,T,丙,1,0,120,no,0,no\n")
     scenario = KindergartenScenario(new_capacity=0)
     plans = [KindergartenModel(county, scenario).solve("highs", 30, method=m) for m in ("columns", "compact")]
     assert [p.status for p in plans] == ["optimal", "optimal"]
