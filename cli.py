@@ -10,13 +10,14 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from procure import audit, db, ledger, masterdata, output, quota
-from procure.errors import FupinError
-from procure.messages import MessageGroup
-from procure.models import Canteen, Category, Institution, PackagingWeight, Supplier
+import db
+from procure import audit, ledger, masterdata, formats, quota
+from common.errors import FupinError
+from commands.messages import MessageGroup
+from db.models import Canteen, Category, Institution, PackagingWeight, Supplier
 from procure.rules import DEFAULT_RULE, Basis, Scope
 from procure.template import write_template
-from procure.values import fen_to_yuan, mg_to_kg, parse_date
+from common.cells import fen_to_yuan, mg_to_kg, parse_date
 
 
 class App:
@@ -73,9 +74,9 @@ pass_app = click.make_pass_decorator(App)
 
 @click.group(cls=FupinGroup, lazy={
     # Each command's first docstring line, for `fupin --help` (a test keeps them equal).
-    "plan": ("planning.cli:plan",
+    "plan": ("commands.plan:plan",
              "Allocation scenarios: special-post teachers, targeted free-training students, kindergarten sites."),
-    "report": ("reports.cli:report",
+    "report": ("commands.report:report",
                "PDF and XLSX reports for finance offices, registered with a fingerprint of their ledger rows."),
 })
 @click.option("--db", "url", metavar="URL", help="Database URL (default: FUPIN_DB, else sqlite:///fupin.db).")
@@ -336,7 +337,7 @@ def entries(app: App, month, canteen):
                   f"void of #{p.reverses_id}" if p.reverses_id else ""] for p in rows]
     header = ["id", "date", "canteen", "supplier", "category", "product", "quantity", "kg", "yuan", "ref/line",
               "source", ""]
-    click.echo(output.format_table(header, table, right={7, 8}) if table else f"no entries in {month}")
+    click.echo(formats.format_table(header, table, right={7, 8}) if table else f"no entries in {month}")
 
 
 LISTS = {"institutions": (Institution, ["code", "name", "kind"]),
@@ -360,7 +361,7 @@ def list_(app: App, kind):
     with db.unit_of_work(app.engine()) as uow:
         rows = [["" if getattr(o, c) is None else str(getattr(o, c)) for c in columns]
                 for o in uow.session.scalars(select(model).order_by(getattr(model, columns[0])))]
-    click.echo(output.format_table(columns, rows, right=set()) if rows else f"no {kind} yet: "
+    click.echo(formats.format_table(columns, rows, right=set()) if rows else f"no {kind} yet: "
                f"fupin procure import-master --kind {kind} FILE")
 
 
@@ -380,7 +381,7 @@ def audit_(app: App, limit, entity, key):
         rows = [[str(e.id), f"{e.at:%Y-%m-%d %H:%M:%S}", e.actor, e.action, e.entity, e.entity_key,
                  e.reason or "", e.detail if len(e.detail) < 80 else e.detail[:77] + "..."]
                 for e in audit.trail(uow.session, limit, entity, key)]
-    click.echo(output.format_table(["#", "at (UTC)", "who", "action", "entity", "key", "reason", "detail"], rows,
+    click.echo(formats.format_table(["#", "at (UTC)", "who", "action", "entity", "key", "reason", "detail"], rows,
                                    right=set()) if rows else "no audit events")
 
 
@@ -408,7 +409,7 @@ def compliance(app: App, month, institution, fmt, threshold, basis, scope, as_of
         raise FupinError(f"--threshold '{threshold}' is not a number between 0 and 1, e.g. 0.2") from None
     with db.unit_of_work(app.engine()) as uow:
         result = quota.month_compliance(uow.session, month, rule, institution, _today(as_of))
-    text = {"table": output.to_table, "csv": output.to_csv, "json": output.to_json}[fmt](result)
+    text = {"table": formats.to_table, "csv": formats.to_csv, "json": formats.to_json}[fmt](result)
     if out:
         Path(out).write_text(text if text.endswith("\n") else text + "\n", encoding="utf-8")
         click.echo(f"wrote {out}")

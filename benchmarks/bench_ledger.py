@@ -17,7 +17,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from procure import db, ledger, masterdata
+import db
+from procure import ledger, masterdata
 from procure.quota import month_compliance
 from procure.rules import QuotaRule
 

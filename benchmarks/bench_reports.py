@@ -39,8 +39,9 @@ from sqlalchemy import select  # noqa: E402
 from weasyprint import CSS, HTML  # noqa: E402
 from weasyprint.text.fonts import FontConfiguration  # noqa: E402
 
-from procure import db, ledger, masterdata  # noqa: E402
-from procure.models import Institution  # noqa: E402
+import db  # noqa: E402
+from procure import ledger, masterdata  # noqa: E402
+from db.models import Institution  # noqa: E402
 from procure.rules import DEFAULT_RULE  # noqa: E402
 from reports import compliance, issue, render  # noqa: E402
 from reports.charts import DOCUMENT_FONT  # noqa: E402

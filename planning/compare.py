@@ -7,8 +7,8 @@ import io
 import json
 from pathlib import Path
 
-from procure.errors import FupinError
-from procure.output import format_table
+from common.errors import FupinError
+from procure.formats import format_table
 
 FIGURES = {"special_post_teachers": ("shortage", "allocated", "unmet"),
            "targeted_students": ("vacancies", "intake", "unmet", "surplus")}

@@ -11,7 +11,7 @@ import pulp
 
 from .inputs import (PROGRAMMES, County, DataProblems, Scenario, check_counties, check_keyed_counts,
                      county_lookup, read_data_dir)
-from .output import run_view_model
+from .runs import run_view_model
 from .solve import SolveResult, int_value, run
 
 MARGINAL_METHOD = ("re-solve with one more applicant for the county in every intake year of the programme; "

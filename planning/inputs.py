@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from procure.errors import FupinError, InputFileError, RowProblem
-from procure.tables import Field, read_table
-from procure.values import clean_text, parse_decimal
+from common.errors import FupinError, InputFileError, RowProblem
+from common.tables import Field, read_table
+from common.cells import clean_text, parse_decimal
 
 if TYPE_CHECKING:
     import pandas as pd

@@ -19,9 +19,9 @@ from typing import Callable
 
 import pulp
 
-from procure.errors import FupinError, InputFileError, RowProblem
-from procure.tables import Field, read_table
-from procure.values import clean_text, parse_bool, parse_decimal
+from common.errors import FupinError, InputFileError, RowProblem
+from common.tables import Field, read_table
+from common.cells import clean_text, parse_bool, parse_decimal
 
 from .columns import cost_step, round_up, solve_by_columns
 from .inputs import Scenario, parse_count

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pulp
 
-from procure.errors import FupinError
+from common.errors import FupinError
 
 from .solve import SolveResult, describe_status, run
 

@@ -12,7 +12,7 @@ import pulp
 
 from .inputs import (STAGES, County, DataProblems, Scenario, check_counties, check_keyed_counts,
                      county_lookup, read_data_dir)
-from .output import run_view_model
+from .runs import run_view_model
 from .solve import STATUS_TEXT, SolveResult, int_value, run
 
 MARGINAL_METHOD = ("re-solve of the first stage with the county's special_post_capacity + 1 "

@@ -9,7 +9,7 @@ import os
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from .models import AuditEvent
+from db.models import AuditEvent
 
 
 def current_user(explicit: str | None = None) -> str:

@@ -14,12 +14,12 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, aliased
 
 from . import audit
-from .errors import FupinError, InputFileError, RowProblem
+from common.errors import FupinError, InputFileError, RowProblem
 from .masterdata import check_master_row, packaging_weights
-from .models import Canteen, Category, ImportBatch, MonthClose, PackagingWeight, Purchase, Supplier, utcnow
-from .tables import Field, Row, read_table
+from db.models import Canteen, Category, ImportBatch, MonthClose, PackagingWeight, Purchase, Supplier, utcnow
+from common.tables import Field, Row, read_table
 from .units import CANONICAL_UNITS, KG_PER_UNIT, normalise_unit, to_mg
-from .values import (
+from common.cells import (
     clean_text,
     fen_to_yuan,
     is_blank,

@@ -11,8 +11,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from . import audit
-from .errors import FupinError, InputFileError, RowProblem
-from .models import (
+from common.errors import FupinError, InputFileError, RowProblem
+from db.models import (
     Canteen,
     Category,
     Eligibility,
@@ -22,9 +22,9 @@ from .models import (
     PackagingWeight,
     Supplier,
 )
-from .tables import Field, Row, read_table
+from common.tables import Field, Row, read_table
 from .units import CANONICAL_UNITS, is_weight_unit, normalise_unit
-from .values import clean_text, is_blank, parse_bool, parse_optional_date, parse_positive_decimal
+from common.cells import clean_text, is_blank, parse_bool, parse_optional_date, parse_positive_decimal
 
 
 def _choice(mapping: dict[str, str], what: str) -> Callable[[object], str]:

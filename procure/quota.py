@@ -16,10 +16,10 @@ from fractions import Fraction
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
-from .errors import FupinError
-from .models import Canteen, Category, Institution, Purchase
+from common.errors import FupinError
+from db.models import Canteen, Category, Institution, Purchase
 from .rules import Basis, QuotaRule, Scope
-from .values import month_bounds, month_label, parse_month
+from common.cells import month_bounds, month_label, parse_month
 
 
 class Status(StrEnum):

@@ -6,7 +6,7 @@ from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
 
-from .errors import FupinError
+from common.errors import FupinError
 
 
 class Basis(StrEnum):

@@ -16,12 +16,12 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from procure import quota
-from procure.errors import FupinError
-from procure.models import AuditEvent, Canteen, Category, Institution, Purchase, Supplier
-from procure.output import kg, share, yuan
+from common.errors import FupinError
+from db.models import AuditEvent, Canteen, Category, Institution, Purchase, Supplier
+from procure.formats import kg, share, yuan
 from procure.quota import CanteenCompliance, MonthCompliance, Rollup, Status, Tally, round_half_up
 from procure.rules import Basis, QuotaRule
-from procure.values import month_bounds, month_label, parse_month
+from common.cells import month_bounds, month_label, parse_month
 
 from .i18n import LABELS, LANGS, STATUS_TEXT
 from .render import Table

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from procure.output import STATUS_ZH
+from procure.formats import STATUS_ZH
 from procure.quota import Status
 
 LANGS = ("zh", "en")

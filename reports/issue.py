@@ -19,7 +19,7 @@ from procure import audit
 
 from .charts import share_chart
 from .compliance import ReportView, describe_changes
-from .models import ReportIssue
+from db.models import ReportIssue
 
 from .render import SCHEME, default_processes, find_cjk_font, jinja_env, render_batch, require_folder, stage
 from .xlsx import workbook_bytes

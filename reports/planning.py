@@ -11,7 +11,7 @@ from pathlib import Path
 
 from markupsafe import Markup
 
-from procure.errors import FupinError
+from common.errors import FupinError
 
 from .charts import bar_chart
 from .i18n import LANGS

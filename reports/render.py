@@ -39,7 +39,7 @@ from weasyprint.text import ffi
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
-from procure.errors import FupinError
+from common.errors import FupinError
 
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"

@@ -12,8 +12,8 @@ from click.testing import CliRunner
 from sqlalchemy import func, select
 
 from cli import cli
-from procure import db
-from procure.models import Purchase
+import db
+from db.models import Purchase
 from tests.conftest import MASTER_KINDS, SAMPLE, write_csv
 
 HEADER = ["date", "canteen", "supplier", "category", "product", "quantity", "unit", "amount", "ref"]

@@ -7,9 +7,10 @@ import datetime as dt
 import pytest
 from sqlalchemy import func, select
 
-from procure import db, ledger
-from procure.errors import FupinError, InputFileError
-from procure.models import Purchase
+import db
+from procure import ledger
+from common.errors import FupinError, InputFileError
+from db.models import Purchase
 from tests.conftest import import_file, write_csv
 
 HEADER = ["date", "canteen", "supplier", "category", "product", "quantity", "unit", "amount", "ref"]

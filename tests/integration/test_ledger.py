@@ -9,9 +9,10 @@ import pytest
 from openpyxl import Workbook
 from sqlalchemy import func, select
 
-from procure import audit, db, ledger, masterdata
-from procure.errors import FupinError
-from procure.models import AuditEvent, ImportBatch, Purchase
+import db
+from procure import audit, ledger, masterdata
+from common.errors import FupinError
+from db.models import AuditEvent, ImportBatch, Purchase
 from procure.quota import month_compliance
 from procure.rules import QuotaRule
 from tests.conftest import import_file, write_csv
@@ -31,7 +32,7 @@ def test_new_database_gets_schema_and_alembic_has_nothing_to_add(engine):
     command.check(db.alembic_config(engine))  # raises if models and migrations disagree
     assert db.upgrade(engine)[0] == db.upgrade(engine)[1]
     # ensure_schema recognises an up-to-date database by this constant, without Alembic.
-    assert db.SCHEMA_HEAD == db._script(engine).get_current_head() == db.current_revision(engine)
+    assert db.SCHEMA_HEAD == db.engine._script(engine).get_current_head() == db.current_revision(engine)
 
 
 def test_gbk_file_with_chinese_headers_fullwidth_digits_and_blank_rows(master_engine, tmp_path):

@@ -9,8 +9,8 @@ from decimal import ROUND_HALF_UP, Decimal
 import pandas as pd
 import pytest
 
-from procure import db
-from procure.output import CSV_COLUMNS, to_csv, to_json
+import db
+from procure.formats import CSV_COLUMNS, to_csv, to_json
 from procure.quota import month_compliance
 from procure.rules import QuotaRule
 from tests.conftest import SAMPLE, import_file, write_csv

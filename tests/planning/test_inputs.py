@@ -3,7 +3,7 @@ import pytest
 from planning.graduates import TargetedStudentModel
 from planning.inputs import Scenario, read_counties, read_teacher_needs
 from planning.teachers import SpecialPostModel
-from procure.errors import FupinError, InputFileError
+from common.errors import FupinError, InputFileError
 
 
 def teachers(folder, scenario=None):

@@ -8,15 +8,15 @@ import click
 import pytest
 from click.testing import CliRunner
 
-import planning.kindergarten_cli as kcli
-from planning.kindergarten_cli import kindergartens
+import commands.plan_kindergartens as kcli
+from commands.plan_kindergartens import kindergartens
 from planning.kindergartens import (KindergartenModel, KindergartenScenario, distance_km, plan_province,
                                     read_province, Village)
 
 
 @click.group()
 def plan():
-    """Stands in for planning.cli.plan."""
+    """Stands in for commands.plan.plan."""
 
 
 plan.add_command(kindergartens)

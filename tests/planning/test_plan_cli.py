@@ -4,8 +4,8 @@ import json
 import pytest
 from click.testing import CliRunner
 
-import planning.cli
-from planning.cli import plan
+import commands.plan
+from commands.plan import plan
 from planning.inputs import County, Scenario
 from planning.teachers import SpecialPostModel
 
@@ -24,7 +24,7 @@ def read_csv(path):
 @pytest.fixture(autouse=True)
 def _at_repo_root(monkeypatch, request):
     monkeypatch.chdir(request.config.rootpath)
-    monkeypatch.setattr(planning.cli, "report_writer", lambda: None)
+    monkeypatch.setattr(commands.plan, "report_writer", lambda: None)
 
 
 def test_teachers_writes_allocation_and_summary(tmp_path):
@@ -126,7 +126,7 @@ def test_rerun_replaces_the_run_and_a_failed_run_keeps_it(tmp_path, monkeypatch)
 
     def broken_report(view, path):
         raise OSError(28, "No space left on device", str(path))
-    monkeypatch.setattr(planning.cli, "report_writer", lambda: broken_report)
+    monkeypatch.setattr(commands.plan, "report_writer", lambda: broken_report)
     result = invoke("teachers", "--data", SAMPLE, "--out", out)
     assert result.exit_code == 1 and "No space left on device" in result.output
     assert sum(int(r["allocated"]) for r in read_csv(out / "allocation.csv")) == 300
@@ -139,7 +139,7 @@ def test_report_writer_gets_the_view_model(tmp_path, monkeypatch):
     def fake_report(view, path):
         seen.update(view)
         path.write_bytes(b"%PDF-1.7 fake")
-    monkeypatch.setattr(planning.cli, "report_writer", lambda: fake_report)
+    monkeypatch.setattr(commands.plan, "report_writer", lambda: fake_report)
     out = tmp_path / "run"
     assert invoke("teachers", "--data", SAMPLE, "--out", out).exit_code == 0
     assert (out / "report.pdf").read_bytes().startswith(b"%PDF")

@@ -10,7 +10,8 @@ from pathlib import Path
 
 import pytest
 
-from procure import db, ledger, masterdata
+import db
+from procure import ledger, masterdata
 
 SAMPLE = Path(__file__).resolve().parents[2] / "data" / "sample"
 IMG = '<img src="file:///etc/passwd">'

@@ -8,7 +8,7 @@ from alembic import command
 from click.testing import CliRunner
 
 from cli import cli
-from procure import db
+import db
 
 from .conftest import pdf_text
 
@@ -79,8 +79,8 @@ def test_migration_0002_matches_the_models(tmp_path):
 def _registered(engine):
     from sqlalchemy import func, select
 
-    from procure.models import AuditEvent
-    from reports.models import ReportIssue
+    from db.models import AuditEvent
+    from db.models import ReportIssue
     with db.unit_of_work(engine) as uow:
         issues = list(uow.session.scalars(select(ReportIssue).order_by(ReportIssue.id)))
         events = uow.session.scalar(select(func.count()).select_from(AuditEvent).where(AuditEvent.action == "issue"))

@@ -9,11 +9,12 @@ import pytest
 from pdfminer.high_level import extract_text
 from sqlalchemy import select
 
-from procure import db, ledger, output, quota
-from procure.errors import FupinError
+import db
+from procure import ledger, formats, quota
+from common.errors import FupinError
 from procure.rules import DEFAULT_RULE
 from reports import compliance, issue, render
-from reports.models import ReportIssue
+from db.models import ReportIssue
 
 from .conftest import IMG, LINK, NOW, pdf_text, squash
 
@@ -30,14 +31,14 @@ def _issue(engine, tmp_path, institution="HNU-S", months=("2025-03",), lang="zh"
 def test_figures_equal_procure_compliance_and_chinese_font_is_embedded(engine, tmp_path):
     view, row, pdf = _issue(engine, tmp_path)
     with db.unit_of_work(engine) as uow:
-        expected = output.csv_rows(quota.month_compliance(uow.session, "2025-03", DEFAULT_RULE, "HNU-S"))
+        expected = formats.csv_rows(quota.month_compliance(uow.session, "2025-03", DEFAULT_RULE, "HNU-S"))
     lines = pdf_text(pdf).splitlines()
     for exp in expected:
         [line] = [ln for ln in lines if ln.split()[:1] == [exp["canteen"]]][:1]
         cells = line.split()
         figures = [exp[k] for k in ["total_kg", "pa_kg", "share_qty", "total_amount", "pa_amount", "share_amount"]]
         assert cells[2:8] == figures
-        assert cells[8] == output.STATUS_ZH[quota.Status(exp["status"])]
+        assert cells[8] == formats.STATUS_ZH[quota.Status(exp["status"])]
         assert cells[9] == exp["shortfall_kg"]
     text = pdf_text(pdf)
     assert "琼州示例大学 食堂扶贫农产品采购比例报告" in text
@@ -113,8 +114,8 @@ def test_province_period_is_ranked_with_totals_and_english_labels(engine, tmp_pa
         tallies = [quota.month_compliance(uow.session, m, DEFAULT_RULE).province.tally
                    for m in ["2025-01", "2025-02", "2025-03"]]
     total = sum(tallies, quota.Tally())
-    assert view.snapshot["rows"]["total"]["total_kg"] == output.kg(total.total_mg)
-    assert view.snapshot["rows"]["total"]["pa_amount"] == output.yuan(total.pa_fen)
+    assert view.snapshot["rows"]["total"]["total_kg"] == formats.kg(total.total_mg)
+    assert view.snapshot["rows"]["total"]["pa_amount"] == formats.yuan(total.pa_fen)
     text = pdf_text(pdf)
     assert "Institutions, ranked" in text and "2025-01 .. 2025-03" in text and "threshold" in text
 

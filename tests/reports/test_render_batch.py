@@ -12,7 +12,7 @@ from fractions import Fraction
 
 import pytest
 
-from procure.errors import FupinError
+from common.errors import FupinError
 from reports import render
 from reports.charts import share_chart
 

@@ -5,7 +5,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from procure.values import (
+from common.cells import (
     parse_bool,
     parse_date,
     parse_decimal,

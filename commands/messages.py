@@ -5,7 +5,7 @@ from __future__ import annotations
 import click
 from sqlalchemy.exc import SQLAlchemyError
 
-from .errors import FupinError
+from common.errors import FupinError
 
 
 class MessageGroup(click.Group):

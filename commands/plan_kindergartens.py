@@ -14,11 +14,11 @@ from pathlib import Path
 
 import click
 
-from procure.errors import FupinError
+from common.errors import FupinError
 
-from .kindergartens import METHODS, KindergartenScenario, ProvincePlan, plan_province, read_province
-from .output import run_folder
-from .solve import SOLVERS
+from planning.kindergartens import METHODS, KindergartenScenario, ProvincePlan, plan_province, read_province
+from planning.runs import run_folder
+from planning.solve import SOLVERS
 
 RUN_FILES = ("sites.csv", "assignments.csv", "summary.json", "report.pdf")
 SITE_COLUMNS = ["county", "township", "village", "action", "places_added", "capacity", "central", "cost"]

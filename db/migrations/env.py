@@ -1,9 +1,8 @@
-"""Alembic environment: fupin passes its own engine (procure.db.alembic_config)."""
+"""Alembic environment: fupin passes its own engine (db.engine.alembic_config)."""
 
 from alembic import context
 
-from procure.models import Base
-import reports.models  # noqa: F401  (report_issues is part of the same schema)
+from db.models import Base
 
 config = context.config
 target_metadata = Base.metadata
@@ -12,7 +11,7 @@ target_metadata = Base.metadata
 def run_migrations_online() -> None:
     engine = config.attributes.get("engine")
     if engine is None:  # the `alembic` command line, for writing new revisions
-        from procure.db import database_url, make_engine
+        from db.engine import database_url, make_engine
 
         engine = make_engine(config.get_main_option("sqlalchemy.url") or database_url())
     with engine.connect() as connection:

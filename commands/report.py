@@ -7,15 +7,15 @@ from pathlib import Path
 import click
 from sqlalchemy import select
 
-from procure import db
-from procure.errors import FupinError
-from procure.messages import MessageGroup
-from procure.models import Institution, utcnow
+import db
+from common.errors import FupinError
+from commands.messages import MessageGroup
+from db.models import Institution, utcnow
 from procure.rules import DEFAULT_RULE, Basis
 
-from .compliance import build, parse_period
-from .i18n import LANGS
-from .issue import FORMATS, issuing
+from reports.compliance import build, parse_period
+from reports.i18n import LANGS
+from reports.issue import FORMATS, issuing
 
 
 def _app():

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from .errors import FupinError, InputFileError, RowProblem
-from .values import clean_text, is_blank
+from .cells import clean_text, is_blank
 
 
 def column_letter(number: int) -> str:

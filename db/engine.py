@@ -11,7 +11,7 @@ from sqlalchemy import Engine, create_engine, event, inspect, text
 from sqlalchemy.exc import OperationalError, SQLAlchemyError
 from sqlalchemy.orm import Session, sessionmaker
 
-from .errors import FupinError
+from common.errors import FupinError
 
 if TYPE_CHECKING:
     from alembic.config import Config

@@ -1,4 +1,7 @@
-"""Ledger tables. Mass in integer milligrams, money in integer fen: exact on SQLite and PostgreSQL."""
+"""Every table of fupin: the ledger, its master data, the audit trail and the register of issued reports.
+
+Mass in integer milligrams, money in integer fen: exact on SQLite and PostgreSQL.
+"""
 
 from __future__ import annotations
 
@@ -183,3 +186,30 @@ class AuditEvent(Base):
     entity_key: Mapped[str] = mapped_column(String(100))
     detail: Mapped[str] = mapped_column(Text, default="{}")  # JSON
     reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ReportIssue(Base):
+    """One issued file. `report_key` names the report (kind, scope, period, rule) across re-issues."""
+
+    __tablename__ = "report_issues"
+    __table_args__ = (Index("ix_report_issues_key", "report_key", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    report_key: Mapped[str] = mapped_column(String(200))
+    kind: Mapped[str] = mapped_column(String(32))
+    scope: Mapped[str] = mapped_column(String(32))  # institution code, or "province"
+    period_from: Mapped[str] = mapped_column(String(7))
+    period_to: Mapped[str] = mapped_column(String(7))
+    lang: Mapped[str] = mapped_column(String(8))
+    file_format: Mapped[str] = mapped_column(String(8))
+    file_name: Mapped[str] = mapped_column(String(500))
+    file_sha256: Mapped[str | None] = mapped_column(String(64))
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    issued_by: Mapped[str] = mapped_column(String(100))
+    issued_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    previous_id: Mapped[int | None] = mapped_column(ForeignKey("report_issues.id"))
+    # True when the figures differ from the previous issue of the same report.
+    amendment: Mapped[bool] = mapped_column(Boolean, default=False)
+    changes: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of lines, for the amendment
+    # The figures and ledger entry ids as issued (JSON): what the next amendment is compared with.
+    snapshot: Mapped[str] = mapped_column(Text)
+    entries: Mapped[int] = mapped_column(Integer, default=0)

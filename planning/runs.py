@@ -13,7 +13,7 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Callable, Iterator
 
-from procure.errors import FupinError
+from common.errors import FupinError
 
 RUN_FILES = ("allocation.csv", "summary.json", "report.pdf")
 TEACHER_COLUMNS = ["county", "stage", "shortage", "allocated", "unmet"]

@@ -6,15 +6,15 @@ from pathlib import Path
 
 import click
 
-from procure.errors import FupinError
-from procure.messages import MessageGroup
+from common.errors import FupinError
+from commands.messages import MessageGroup
 from reports.i18n import LANGS
 
-from . import compare as compare_mod
-from .inputs import FILES, Scenario
-from .kindergarten_cli import kindergartens
-from .output import ReportWriter, write_run
-from .solve import SOLVERS
+from planning import compare as compare_mod
+from planning.inputs import FILES, Scenario
+from commands.plan_kindergartens import kindergartens
+from planning.runs import ReportWriter, write_run
+from planning.solve import SOLVERS
 
 
 SAMPLE_DATA = Path(__file__).resolve().parents[1] / "data" / "planning"
@@ -100,7 +100,7 @@ def teachers(data, scenario, solver, time_limit, lang, out):
         fupin plan teachers --data data/planning \\
             --scenario data/planning/scenario_floor.yaml --out runs/teachers-floor
     """
-    from .teachers import SpecialPostModel
+    from planning.teachers import SpecialPostModel
 
     model = SpecialPostModel.from_files(data, Scenario.from_yaml(scenario))
     _finish(model.solve(solver, time_limit), out, lang, data)
@@ -118,7 +118,7 @@ def graduates(data, scenario, solver, time_limit, lang, out):
     Example:
         fupin plan graduates --data data/planning --solver cbc --out runs/graduates-base
     """
-    from .graduates import TargetedStudentModel
+    from planning.graduates import TargetedStudentModel
 
     model = TargetedStudentModel.from_files(data, Scenario.from_yaml(scenario))
     _finish(model.solve(solver, time_limit), out, lang, data)

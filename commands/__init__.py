@@ -1,0 +1,1 @@
+"""The `fupin` command's groups, one module each: parsing, one service call, messages."""
