@@ -20,7 +20,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from planning.kindergartens import County, KindergartenScenario, Township, Village, plan_province  # noqa: E402
+from planning.kindergartens import KindergartenCounty as County, KindergartenScenario, Township, Village, plan_province  # noqa: E402
 
 
 def make_county(k: int, villages_per_county: int, rng: random.Random) -> County:

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
+import sys
+
 import click
-from sqlalchemy.exc import SQLAlchemyError
 
 from common.errors import FupinError
 
@@ -19,8 +20,12 @@ class MessageGroup(click.Group):
             return super().invoke(ctx)
         except FupinError as exc:
             raise click.ClickException(str(exc)) from None
-        except SQLAlchemyError as exc:
-            reason = getattr(exc, "orig", None) or exc
-            raise click.ClickException(f"database error: {reason}; nothing was written") from None
         except OSError as exc:
             raise click.ClickException(f"{exc.filename or ''}: {exc.strerror}".strip(": ")) from None
+        except Exception as exc:
+            # SQLAlchemy is imported only by the commands that use the database (not `plan compare`).
+            sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")
+            if sqlalchemy_exc is not None and isinstance(exc, sqlalchemy_exc.SQLAlchemyError):
+                reason = getattr(exc, "orig", None) or exc
+                raise click.ClickException(f"database error: {reason}; nothing was written") from None
+            raise

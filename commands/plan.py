@@ -6,38 +6,22 @@ from pathlib import Path
 
 import click
 
-from common.errors import FupinError
 from commands.messages import MessageGroup
-from reports.i18n import LANGS
-
+from commands.plan_kindergartens import echo_messages, kindergartens
 from planning import compare as compare_mod
-from planning.inputs import FILES, Scenario
-from commands.plan_kindergartens import kindergartens
-from planning.runs import ReportWriter, write_run
+from planning import services
+from planning.runs import ReportWriter
 from planning.solve import SOLVERS
-
-
-SAMPLE_DATA = Path(__file__).resolve().parents[1] / "data" / "planning"
-INPUTS = {"teachers": ("counties", "teacher_needs"), "graduates": ("counties", "graduate_needs", "applicants")}
+from reports.i18n import LANGS
 
 
 def report_writer() -> ReportWriter | None:
     """Writes report.pdf from the plan's view model (tests replace it)."""
-    # Imported here, as the models below: WeasyPrint, matplotlib, pandas and PuLP are seconds of
+    # Imported here (as pandas is, in planning.services): WeasyPrint and matplotlib are seconds of
     # start-up that `fupin plan --help` and `fupin plan compare` need not wait for.
     from reports.planning import write_plan_report
 
     return write_plan_report
-
-
-def is_sample(data: Path, kind: str) -> bool:
-    """True when the inputs are byte for byte the synthetic sample in data/planning, wherever they lie."""
-    try:
-        names = INPUTS.get(kind, ())
-        return bool(names) and all((data / FILES[n]).read_bytes() == (SAMPLE_DATA / FILES[n]).read_bytes()
-                                   for n in names)
-    except OSError:
-        return False
 
 
 def _solve_options(f):
@@ -53,28 +37,6 @@ def _solve_options(f):
     f = click.option("--data", "data", required=True, type=click.Path(path_type=Path),
                      help="Folder holding the input CSV files.")(f)
     return f
-
-
-def _finish(plan, out: Path, lang: str, data: Path) -> None:
-    if not plan.has_solution:
-        raise FupinError(f"no allocation: {plan.describe()}. Nothing was written.")
-    writer = report_writer()
-    report = None
-    if writer is not None:
-        # The view model lacks what only the command knows: language, the sample's origin, the gap.
-        extra = {"lang": lang, "synthetic": is_sample(data, plan.kind), "gap": plan.summary()["gap"]}
-
-        def report(view: dict, path: Path) -> None:
-            writer({**view, **extra}, path)
-    write_run(plan, out, report)
-    s = plan.summary()
-    click.echo(f"status: {s['status']} ({s['status_text']})")
-    click.echo(f"objective ({s['objective_name']}): {s['objective']}")
-    click.echo(f"solver: {s['solver']}, {s['seconds']} s")
-    if s["status"] != "optimal":
-        click.echo("warning: this allocation is not proven optimal; allow a longer --time-limit", err=True)
-    written = ["allocation.csv", "summary.json"] + (["report.pdf"] if report else [])
-    click.echo("written: " + ", ".join(f"{out}/{name}" for name in written))
 
 
 @click.group("plan", cls=MessageGroup)
@@ -100,10 +62,7 @@ def teachers(data, scenario, solver, time_limit, lang, out):
         fupin plan teachers --data data/planning \\
             --scenario data/planning/scenario_floor.yaml --out runs/teachers-floor
     """
-    from planning.teachers import SpecialPostModel
-
-    model = SpecialPostModel.from_files(data, Scenario.from_yaml(scenario))
-    _finish(model.solve(solver, time_limit), out, lang, data)
+    echo_messages(services.plan_teachers(data, scenario, solver, time_limit, lang, out, report_writer()))
 
 
 @plan.command("graduates")
@@ -118,10 +77,7 @@ def graduates(data, scenario, solver, time_limit, lang, out):
     Example:
         fupin plan graduates --data data/planning --solver cbc --out runs/graduates-base
     """
-    from planning.graduates import TargetedStudentModel
-
-    model = TargetedStudentModel.from_files(data, Scenario.from_yaml(scenario))
-    _finish(model.solve(solver, time_limit), out, lang, data)
+    echo_messages(services.plan_graduates(data, scenario, solver, time_limit, lang, out, report_writer()))
 
 
 @plan.command("compare")

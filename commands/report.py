@@ -1,32 +1,17 @@
-"""`fupin report`: parsing and messages only; the work is in reports.compliance and reports.issue."""
+"""`fupin report`: parsing, one service call (reports.services), messages."""
 
 from __future__ import annotations
 
-from pathlib import Path
-
 import click
-from sqlalchemy import select
 
-import db
-from common.errors import FupinError
-from commands.messages import MessageGroup
-from db.models import Institution, utcnow
 from procure.rules import DEFAULT_RULE, Basis
-
-from reports.compliance import build, parse_period
+from reports import services
+from reports.compliance import parse_period
 from reports.i18n import LANGS
-from reports.issue import FORMATS, issuing
+from reports.issue import FORMATS
 
-
-def _app():
-    """The `fupin` context object (anything with .engine() and .user), found without importing cli."""
-    ctx = click.get_current_context()
-    while ctx is not None:
-        obj = ctx.obj
-        if callable(getattr(obj, "engine", None)) and hasattr(obj, "user"):
-            return obj
-        ctx = ctx.parent
-    raise click.ClickException("`report` needs the fupin database: run it as `fupin [--db URL] report ...`")
+from .app import current_app
+from .messages import MessageGroup
 
 
 @click.group("report", cls=MessageGroup)
@@ -69,34 +54,11 @@ def compliance(month, period, institution, every_institution, lang, fmt, basis, 
     """
     months = parse_period(month, period)
     rule = DEFAULT_RULE.with_overrides(basis=basis)
-    app = _app()
-    target = Path(out)
-    if every_institution and institution:
-        raise FupinError("--every-institution and --institution exclude each other")
-    if every_institution:
-        if not target.is_dir():
-            raise FupinError(f"-o {out}: with --every-institution, -o is an existing folder")
-        fmt = fmt or "pdf"
-    else:
-        suffix = target.suffix.lower().lstrip(".")
-        fmt = fmt or (suffix if suffix in FORMATS else "pdf")
-        if suffix != fmt:
-            raise FupinError(f"-o {out}: a {fmt} report needs a file name ending in .{fmt}")
-    now = utcnow()
-    with db.unit_of_work(app.engine(), write=True) as uow:
-        if every_institution:
-            codes = list(uow.session.scalars(select(Institution.code).order_by(Institution.code)))
-            if not codes:
-                raise FupinError("no institutions yet: fupin procure import-master --kind institutions FILE")
-            label = months[0] if len(months) == 1 else f"{months[0]}_{months[-1]}"
-            reports = [(build(uow.session, months, c, rule, lang, now), target / f"{c}-{label}-{lang}.{fmt}")
-                       for c in codes]
-        else:
-            reports = [(build(uow.session, months, institution, rule, lang, now), target)]
-        # Files are rendered to temporaries, registered and committed, then moved into place.
-        with issuing(uow.session, reports, fmt, app.user, now, processes=jobs) as rows:
-            uow.commit()
-    for row, (view, path) in zip(rows, reports):
-        note = (f", amends no. {view.previous_no} ({len(view.changes)} change(s))" if view.amendment
-                else f", same figures as no. {view.previous_no}" if view.previous_no else "")
-        click.echo(f"wrote {path}: report no. {row.id}, fingerprint {view.fingerprint[:16]}{note}")
+    app = current_app()
+    with app.uow(write=True) as uow:
+        issued = services.issue_compliance_reports(uow, months, rule, lang, out, app.user, institution=institution,
+                                                   every_institution=every_institution, fmt=fmt, jobs=jobs)
+    for r in issued:
+        note = (f", amends no. {r.previous_no} ({r.changes} change(s))" if r.amendment
+                else f", same figures as no. {r.previous_no}" if r.previous_no else "")
+        click.echo(f"wrote {r.path}: report no. {r.issue_no}, fingerprint {r.fingerprint[:16]}{note}")

@@ -9,7 +9,8 @@ from __future__ import annotations
 import datetime as dt
 import re
 import unicodedata
-from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from decimal import Decimal, InvalidOperation
+from typing import Callable
 
 # Excel's day 0 is 1899-12-30 (its 1900 leap-year bug makes this the correct epoch after Feb 1900).
 EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -152,13 +153,45 @@ def parse_bool(value: object) -> bool:
     raise ValueError(f"'{clean_text(value)}' is not yes/no (use yes/no, true/false, 1/0 or 是/否)")
 
 
-def round_half_up(value: Decimal, places: int) -> Decimal:
-    return value.quantize(Decimal(1).scaleb(-places), rounding=ROUND_HALF_UP)
+def required_text(value: object) -> str:
+    """Text that must not be empty."""
+    text = clean_text(value)
+    if not text:
+        raise ValueError("is empty")
+    return text
 
 
-def fen_to_yuan(fen: int) -> Decimal:
-    return Decimal(fen) / 100
+def required(what: str) -> Callable[[object], str]:
+    """A parser of text that must not be empty; the message names `what` to enter."""
+    def parse(value: object) -> str:
+        text = clean_text(value)
+        if not text:
+            raise ValueError(f"is empty: enter the {what}")
+        return text
+    return parse
 
 
-def mg_to_kg(mg: int) -> Decimal:
-    return Decimal(mg) / 1_000_000
+def optional_text(value: object) -> str | None:
+    return clean_text(value) or None
+
+
+def choice(aliases: dict[str, str], what: str) -> Callable[[object], str]:
+    """A parser of one of a few words: each accepted spelling (English or Chinese) maps to its value."""
+    def parse(value: object) -> str:
+        text = clean_text(value)
+        key = aliases.get(text) or aliases.get(text.lower())
+        if key is None:
+            allowed = ", ".join(sorted(set(aliases.values())))
+            raise ValueError(f"'{text}' is not a {what}; use one of: {allowed} (or the Chinese term)")
+        return key
+    return parse
+
+
+def parse_count(value: object) -> int:
+    """A whole number >= 0 (people, posts, places)."""
+    number = parse_decimal(value)
+    if number != number.to_integral_value():
+        raise ValueError(f"'{clean_text(value)}' is not a whole number")
+    if number < 0:
+        raise ValueError(f"'{clean_text(value)}' is negative; enter 0 or more")
+    return int(number)

@@ -12,9 +12,10 @@ import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
-from .errors import FupinError, InputFileError, RowProblem
 from .cells import clean_text, is_blank
+from .errors import FupinError, InputFileError, RowProblem
 
 
 def column_letter(number: int) -> str:
@@ -131,3 +132,39 @@ def read_table(path: Path | str, fields: list[Field], optional_extra: tuple[str,
     if problems:
         raise InputFileError(str(path), problems)
     return rows
+
+
+def parse_rows(rows: list[Row], parsers: dict[str, Callable[[object], object]],
+               blank_is_none: tuple[str, ...] = ()) -> tuple[list[tuple[Row, dict]], list[RowProblem]]:
+    """Each row's cells through their field's parser: the rows whose every cell parsed, and a
+    problem (row, column, reason) for every cell that did not. A field the file lacks is left out;
+    a blank cell of a field in `blank_is_none` is None without being parsed."""
+    parsed: list[tuple[Row, dict]] = []
+    problems: list[RowProblem] = []
+    for row in rows:
+        values: dict[str, object] = {}
+        ok = True
+        for name, parse in parsers.items():
+            if name not in row.values:
+                continue
+            raw = row.values[name]
+            if name in blank_is_none and is_blank(raw):
+                values[name] = None
+                continue
+            try:
+                values[name] = parse(raw)
+            except ValueError as exc:
+                problems.append(RowProblem(row.number, row.columns[name], str(exc)))
+                ok = False
+        if ok:
+            parsed.append((row, values))
+    return parsed, problems
+
+
+def csv_text(columns: list[str], rows: list[dict]) -> str:
+    """CSV (UTF-8 text, `\\n` line ends) with a header and one line per dict; other keys are ignored."""
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
+    writer.writeheader()
+    writer.writerows(rows)
+    return buf.getvalue()

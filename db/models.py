@@ -90,14 +90,6 @@ class Supplier(Base):
     valid_from: Mapped[dt.date | None] = mapped_column(Date)
     valid_to: Mapped[dt.date | None] = mapped_column(Date)
 
-    def eligible_on(self, day: dt.date) -> bool:
-        """Poverty-alleviation source on `day` (bounds inclusive, an empty bound is open)."""
-        return (
-            self.eligibility != Eligibility.NONE.value
-            and (self.valid_from is None or self.valid_from <= day)
-            and (self.valid_to is None or day <= self.valid_to)
-        )
-
 
 class Category(Base):
     __tablename__ = "categories"

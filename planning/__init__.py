@@ -11,6 +11,7 @@ _EXPORTS = {
     "TargetedStudentModel": ".graduates", "allocate_targeted_students": ".graduates",
     "Scenario": ".inputs",
     "SolveResult": ".solve",
+    "SolveStatus": ".status",
     "SpecialPostModel": ".teachers", "allocate_special_posts": ".teachers",
 }
 __all__ = sorted(_EXPORTS)

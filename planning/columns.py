@@ -19,6 +19,7 @@ import numpy as np
 import pulp
 
 from .solve import SolveResult, _swallow_highs_banner, int_value, run
+from .status import SolveStatus
 
 if TYPE_CHECKING:
     from .kindergartens import KindergartenModel
@@ -61,7 +62,7 @@ def round_up(bound: float, step: int) -> int:
 
 def builds(model: "KindergartenModel", village) -> list[Build]:
     sc = model.scenario
-    must_new = village.code in model.seat_of and not village.kg_central
+    must_new = model.must_build_seat(village)
     news = [1] if must_new else ([0, 1] if sc.new_capacity > 0 else [0])
     attaches = [0, 1] if model.can_attach(village) else [0]
     expand_max = sc.expand_max if model.can_expand(village) else 0
@@ -105,13 +106,13 @@ class ColumnGeneration:
             h.addRows(demand_count, np.ones(demand_count), np.full(demand_count, inf), 0, empty_i, empty_i, empty_f)
         self.site_row: dict[str, int] = {}
         for v in self.villages:
-            seat = v.code in model.seat_of and not v.kg_central  # exactly one plan, and it builds new
+            seat = model.must_build_seat(v)  # exactly one plan, and it builds new
             self.site_row[v.code] = h.getNumRow()
             h.addRow(1.0 if seat else -inf, 1.0, 0, empty_i, empty_f)
         self.populous_row: dict[str, int] = {}
         for t in model.county.townships:
             if t.population >= sc.populous_population:
-                existing = sum(1 for v in self.villages if v.township == t.code and v.kg_places > 0)
+                existing = model.existing_kindergartens(t.code)
                 if existing < 2:
                     self.populous_row[t.code] = h.getNumRow()
                     h.addRow(float(2 - existing), inf, 0, empty_i, empty_f)
@@ -122,7 +123,7 @@ class ColumnGeneration:
         for i in range(demand_count):
             h.addCol(self.big, 0, inf, 1, np.array([i], dtype=np.int32), np.array([1.0]))
         for v in self.villages:
-            if v.code in model.seat_of and not v.kg_central:
+            if model.must_build_seat(v):
                 h.addCol(self.big, 0, inf, 1, np.array([self.site_row[v.code]], dtype=np.int32), np.array([1.0]))
         for row in self.populous_row.values():
             h.addCol(self.big, 0, inf, 1, np.array([row], dtype=np.int32), np.array([2.0]))
@@ -192,7 +193,7 @@ class ColumnGeneration:
         hs = self.highspy
         for v in self.villages:  # a seat's new kindergarten, serving nobody yet
             for build in self.builds[v.code]:
-                if v.code in self.model.seat_of and not v.kg_central and build.attach == 0:
+                if self.model.must_build_seat(v) and build.attach == 0:
                     self._add(v.code, (), build)
         bound, iterations = -math.inf, 0
         while True:
@@ -290,13 +291,13 @@ class ColumnGeneration:
             prob += pulp.LpConstraint(pulp.LpAffineExpression(terms), sense, f"serve_{i}", 1)
         for v in self.villages:
             terms = at_site.get(v.code, [])
-            if v.code in self.model.seat_of and not v.kg_central:
+            if self.model.must_build_seat(v):
                 prob += pulp.LpAffineExpression(terms) == 1, f"seat_{self.site_row[v.code]}"
             elif len(terms) > 1:
                 prob += pulp.LpAffineExpression(terms) <= 1, f"site_{self.site_row[v.code]}"
         for t in self.model.county.townships:
             if t.code in self.populous_row:
-                existing = sum(1 for v in self.villages if v.township == t.code and v.kg_places > 0)
+                existing = self.model.existing_kindergartens(t.code)
                 prob += pulp.LpAffineExpression(counted.get(t.code, [])) >= 2 - existing, f"populous_{t.code}"
         # Presolve's probing costs seconds on tens of thousands of columns and gains little here.
         options = {"presolve": "off"}
@@ -372,7 +373,7 @@ class Plan:
 class ColumnOutcome:
     """How far the columns got: `final` means the plan needs no compact solve after it."""
 
-    status: str  # optimal, time_limit_feasible, infeasible, or "partial" (the compact model goes on)
+    status: str  # optimal, infeasible, or "partial" (the compact model goes on)
     lower_bound: int | None = None
     plan: Plan | None = None
     km_proven: bool = False
@@ -387,82 +388,148 @@ class ColumnOutcome:
 
     @property
     def final(self) -> bool:
-        return self.status in ("optimal", "infeasible")
+        return self.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE)
+
+
+PARTIAL = "partial"
 
 
 def solve_by_columns(model: "KindergartenModel", solver: str = "highs", time_limit: float | None = None,
                      enumeration_limit: int | None = None) -> ColumnOutcome:
-    """Both stages (least cost, then least children-km) over columns; exact when every step finishes."""
-    start = time.perf_counter()
-    deadline = None if time_limit is None else start + time_limit
-    enumeration_limit = ENUMERATION_LIMIT if enumeration_limit is None else enumeration_limit
+    """Both stages (least cost, then least children-km) over columns; exact when every step finishes.
 
-    def left() -> float | None:
-        return None if deadline is None else max(deadline - time.perf_counter(), 0.05)
+    The steps run in order; each either hands on to the next or ends the run with what it has.
+    """
+    state = _ColumnRun(model, solver, time_limit,
+                       ENUMERATION_LIMIT if enumeration_limit is None else enumeration_limit)
+    for step in (_relax, _first_plan, _enumerate_within_gap, _exact_master):
+        finished = step(state)
+        if finished is not None:
+            return finished
+    return _children_km_master(state)
 
-    def lap(name: str, note: str = "", out_of_time: bool = False) -> ColumnOutcome:
-        out.steps[name] = round(time.perf_counter() - start - sum(out.steps.values()), 3)
-        out.solver_seconds = cg.solver_seconds
-        out.seconds = time.perf_counter() - start
+
+class _ColumnRun:
+    """What the steps of `solve_by_columns` share: the columns, the clock, the outcome so far."""
+
+    def __init__(self, model: "KindergartenModel", solver: str, time_limit: float | None, enumeration_limit: int):
+        self.start = time.perf_counter()
+        self.deadline = None if time_limit is None else self.start + time_limit
+        self.solver = solver
+        self.enumeration_limit = enumeration_limit
+        _swallow_highs_banner()
+        self.cg = ColumnGeneration(model)
+        self.out = ColumnOutcome(PARTIAL)
+        self.lp: LinearMaster | None = None
+        self.chosen: list[Column] = []  # the columns of the best plan so far
+        self.pool: list[Column] = []  # the columns the exact masters choose from (every one within the gap)
+        # A plan's other columns may each be below 0 by up to PRICING_TOLERANCE (they were left out).
+        self.margin = 1.0 + PRICING_TOLERANCE * len(self.cg.villages)
+
+    def left(self) -> float | None:
+        """Seconds left before the deadline (at least 0.05), None without a time limit."""
+        return None if self.deadline is None else max(self.deadline - time.perf_counter(), 0.05)
+
+    def past_deadline(self) -> bool:
+        return self.deadline is not None and time.perf_counter() > self.deadline
+
+    def lap(self, name: str, note: str = "", out_of_time: bool = False) -> ColumnOutcome:
+        """Record the step `name` as done (its seconds, the running totals) and return the outcome."""
+        out = self.out
+        out.steps[name] = round(time.perf_counter() - self.start - sum(out.steps.values()), 3)
+        out.solver_seconds = self.cg.solver_seconds
+        out.seconds = time.perf_counter() - self.start
         out.note = note
         out.out_of_time = out_of_time
         return out
 
-    _swallow_highs_banner()
-    cg = ColumnGeneration(model)
-    lp = cg.relax(deadline)
-    out = ColumnOutcome("partial", iterations=lp.iterations, columns=len(cg.columns))
+
+def _relax(state: _ColumnRun) -> ColumnOutcome | None:
+    """Column generation: the master LP, its Lagrangian lower bound, and whether the county has no plan."""
+    cg, out = state.cg, state.out
+    lp = state.lp = cg.relax(state.deadline)
+    out.iterations, out.columns = lp.iterations, len(cg.columns)
     if lp.bound is not None and lp.bound < cg.big:
         out.lower_bound = round_up(lp.bound, cg.step)
     if lp.infeasible:
-        out.status = "infeasible"
+        out.status = SolveStatus.INFEASIBLE
     if lp.value is None or lp.infeasible:
-        return lap("relax", "" if lp.infeasible else "the master LP failed")
-    lap("relax")
-    # A first plan: the better it is, the fewer columns the exact step must list. 40% of the time left.
-    remaining = left()
-    _, chosen = cg.integer_master(cg.columns, solver, None if remaining is None else max(0.5, remaining * 0.4))
-    if chosen:
-        out.plan = cg.plan(chosen)
-    if not lp.converged or out.plan is None:
-        return lap("restricted_master", "column generation did not finish" if not lp.converged
-                   else "no plan among the generated columns")
-    lap("restricted_master")
-    if deadline is not None and time.perf_counter() > deadline:
-        return lap("enumerate", "no time left to enumerate", out_of_time=True)
-    # Every column of a plan costing at most the best found has reduced cost <= best - z_LP (plus what
-    # the other columns of the plan may be below 0: at most PRICING_TOLERANCE each).
-    margin = 1.0 + PRICING_TOLERANCE * len(cg.villages)
-    found = cg.enumerate(lp.duals, out.plan.cost - lp.value + margin, enumeration_limit, deadline)
+        return state.lap("relax", "" if lp.infeasible else "the master LP failed")
+    state.lap("relax")
+    return None
+
+
+def _first_plan(state: _ColumnRun) -> ColumnOutcome | None:
+    """A first plan: the master in integers over the generated columns, within 40% of the time left.
+
+    The better it is, the fewer columns the exact step must list.
+    """
+    cg, out = state.cg, state.out
+    remaining = state.left()
+    limit = None if remaining is None else max(0.5, remaining * 0.4)
+    _, state.chosen = cg.integer_master(cg.columns, state.solver, limit)
+    if state.chosen:
+        out.plan = cg.plan(state.chosen)
+    if not state.lp.converged or out.plan is None:
+        return state.lap("restricted_master", "column generation did not finish" if not state.lp.converged
+                         else "no plan among the generated columns")
+    state.lap("restricted_master")
+    return None
+
+
+def _enumerate_within_gap(state: _ColumnRun) -> ColumnOutcome | None:
+    """Every column with reduced cost at most UB - z_LP (+ margin): all a plan costing at most UB can use."""
+    cg, out = state.cg, state.out
+    if state.past_deadline():
+        return state.lap("enumerate", "no time left to enumerate", out_of_time=True)
+    slack = out.plan.cost - state.lp.value + state.margin
+    found = cg.enumerate(state.lp.duals, slack, state.enumeration_limit, state.deadline)
     if found is None:
-        return lap("enumerate", f"more than {enumeration_limit} columns within the gap, or no time left",
-                   out_of_time=True)
+        return state.lap("enumerate", f"more than {state.enumeration_limit} columns within the gap, "
+                         "or no time left", out_of_time=True)
     out.enumerated = len(found)
-    lap("enumerate")
+    state.pool = cg.columns + found
+    state.lap("enumerate")
+    return None
+
+
+def _exact_master(state: _ColumnRun) -> ColumnOutcome | None:
+    """Stage 1, exact: the cheapest plan C* over the pool as an exact cover, from the first plan."""
+    cg, out = state.cg, state.out
     # From here every village is served by exactly one column: valid, because dropping a village a
     # plan serves twice from its farther site costs nothing, and the columns of that plan are in the
     # pool too (its cost is at most the first plan's). HiGHS proves the partition model faster
     # (SY: 13 s against 28 s; KINDERGARTENS.md §4). The first plan, so reduced, is its start.
-    first = cg.exact_cover(chosen)
-    pool = cg.columns + found + first
-    best, chosen = cg.integer_master(pool, solver, left(), start=first, partition=True)
+    first = cg.exact_cover(state.chosen)
+    state.pool = state.pool + first
+    best, chosen = cg.integer_master(state.pool, state.solver, state.left(), start=first, partition=True)
     if chosen and cg.plan(chosen).cost <= out.plan.cost:
         out.plan = cg.plan(chosen)
-    if best.status != "optimal":
+    if best.status != SolveStatus.OPTIMAL:
         if best.bound is not None:  # the pool holds every plan cheaper than the first one
             out.lower_bound = max(out.lower_bound or 0, min(out.plan.cost, round_up(best.bound, cg.step)))
-        return lap("exact_master", "the exact search over columns stopped at the time limit"
-                   if best.status == "time_limit_feasible" else "the exact search over columns: " + best.describe(),
-                   out_of_time=best.status in ("time_limit_feasible", "time_limit_no_solution"))
-    lap("exact_master")
-    out.status, out.lower_bound = "optimal", out.plan.cost
+        return state.lap("exact_master", "the exact search over columns stopped at the time limit"
+                         if best.status == SolveStatus.TIME_LIMIT_FEASIBLE
+                         else "the exact search over columns: " + best.describe(),
+                         out_of_time=best.status in (SolveStatus.TIME_LIMIT_FEASIBLE,
+                                                     SolveStatus.TIME_LIMIT_NO_SOLUTION))
+    state.chosen = chosen
+    state.lap("exact_master")
+    out.status, out.lower_bound = SolveStatus.OPTIMAL, out.plan.cost
+    return None
+
+
+def _children_km_master(state: _ColumnRun) -> ColumnOutcome:
+    """Stage 2, exact: least children-km among the plans costing C*, over the columns they can use."""
+    cg, out = state.cg, state.out
     # Stage 2 needs only the columns of plans at the cheapest cost; none of their plans costs less.
-    slack = out.plan.cost - lp.value + margin
-    pool = [c for c in pool if cg.reduced_cost(c, lp.duals) <= slack]
-    nearest, chosen = cg.integer_master(pool, solver, left(), then_km=True, start=chosen, partition=True)
+    slack = out.plan.cost - state.lp.value + state.margin
+    pool = [c for c in state.pool if cg.reduced_cost(c, state.lp.duals) <= slack]
+    nearest, chosen = cg.integer_master(pool, state.solver, state.left(), then_km=True, start=state.chosen,
+                                        partition=True)
     if nearest.has_solution and chosen:
         plan = cg.plan(chosen)
         if plan.cost <= out.plan.cost:
             out.plan = plan
-            out.km_proven = nearest.status == "optimal"
-    return lap("children_km_master")
+            out.km_proven = nearest.status == SolveStatus.OPTIMAL
+    return state.lap("children_km_master")

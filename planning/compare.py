@@ -8,7 +8,7 @@ import json
 from pathlib import Path
 
 from common.errors import FupinError
-from procure.formats import format_table
+from common.terminal import format_table
 
 FIGURES = {"special_post_teachers": ("shortage", "allocated", "unmet"),
            "targeted_students": ("vacancies", "intake", "unmet", "surplus")}

@@ -13,6 +13,7 @@ from .inputs import (PROGRAMMES, County, DataProblems, Scenario, check_counties,
                      county_lookup, read_data_dir)
 from .runs import run_view_model
 from .solve import SolveResult, int_value, run
+from .status import SolveStatus
 
 MARGINAL_METHOD = ("re-solve with one more applicant for the county in every intake year of the programme; "
                    "value = how much the objective (weighted unmet + surplus penalty) falls")
@@ -122,7 +123,7 @@ class TargetedStudentModel:
 
     def _marginal_values(self, solver: str, deadline: float, plan: "TargetedStudentPlan") -> dict:
         out = {"method": MARGINAL_METHOD, "counties": {}, "note": ""}
-        if plan.result.status != "optimal":
+        if plan.result.status != SolveStatus.OPTIMAL:
             out["note"] = "not computed: the solve was not proven optimal"
             return out
         for c in sorted(self.counties):
@@ -135,7 +136,7 @@ class TargetedStudentModel:
                         more[(c, p, t)] = more.get((c, p, t), 0) + 1
                     prob, y = self._build(more)
                     result = run(prob, solver, deadline - time.perf_counter())
-                    if result.status == "optimal":
+                    if result.status == SolveStatus.OPTIMAL:
                         value = plan.objective - self.objective_of({k: int_value(y.get(k)) for k in self.cells()})
                 out["counties"][c][p] = value
         if any(v is None for d in out["counties"].values() for v in d.values()):

@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING
 
 import yaml
 
-from common.errors import FupinError, InputFileError, RowProblem
-from common.tables import Field, read_table
-from common.cells import clean_text, parse_decimal
+from common.errors import FupinError, InputFileError
+from common.cells import choice, clean_text, parse_count, required_text
+from common.tables import Field, parse_rows, read_table
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -70,16 +70,6 @@ FILES = {
 }
 
 
-def parse_count(value: object) -> int:
-    """A whole number >= 0 (people, posts, places)."""
-    number = parse_decimal(value)
-    if number != number.to_integral_value():
-        raise ValueError(f"'{clean_text(value)}' is not a whole number")
-    if number < 0:
-        raise ValueError(f"'{clean_text(value)}' is negative; enter 0 or more")
-    return int(number)
-
-
 def parse_year(value: object) -> int:
     year = parse_count(value)
     if not 1990 <= year <= 2100:
@@ -87,42 +77,13 @@ def parse_year(value: object) -> int:
     return year
 
 
-def _choice(aliases: dict[str, str], what: str):
-    def parse(value: object) -> str:
-        text = clean_text(value)
-        key = aliases.get(text) or aliases.get(text.lower())
-        if key is None:
-            allowed = ", ".join(sorted(set(aliases.values())))
-            raise ValueError(f"'{text}' is not a known {what}; use one of: {allowed} (or the Chinese term)")
-        return key
-    return parse
-
-
-def _text(value: object) -> str:
-    text = clean_text(value)
-    if not text:
-        raise ValueError("is empty")
-    return text
-
-
 def _read(path: Path, fields: list[Field], parsers: dict) -> pd.DataFrame:
     if not path.exists():
         raise FupinError(f"{path}: no such file; the planning data folder needs {path.name}")
-    rows = read_table(path, fields)
-    problems: list[RowProblem] = []
-    records = []
-    for row in rows:
-        record = {"row": row.number}
-        for name, parse in parsers.items():
-            if name not in row.values:
-                continue
-            try:
-                record[name] = parse(row.values[name])
-            except ValueError as exc:
-                problems.append(RowProblem(row.number, row.columns[name], str(exc)))
-        records.append(record)
+    parsed, problems = parse_rows(read_table(path, fields), parsers)
     if problems:
         raise InputFileError(str(path), problems)
+    records = [{"row": row.number, **values} for row, values in parsed]
     import pandas as pd  # here: the kindergarten planner and `fupin plan --help` do without it
 
     frame = pd.DataFrame.from_records(records, columns=["row", *parsers])
@@ -137,24 +98,24 @@ def _optional_capacity(value: object) -> int | None:
 def read_counties(path: Path | str) -> pd.DataFrame:
     """code, name, poverty (national/provincial/none), special_post_capacity (may be blank)."""
     return _read(Path(path), COUNTY_FIELDS, {
-        "code": _text, "name": _text, "poverty": _choice(POVERTY_ALIASES, "poverty level"),
+        "code": required_text, "name": required_text, "poverty": choice(POVERTY_ALIASES, "known poverty level"),
         "special_post_capacity": _optional_capacity})
 
 
 def read_teacher_needs(path: Path | str) -> pd.DataFrame:
     return _read(Path(path), TEACHER_NEED_FIELDS, {
-        "county": _text, "stage": _choice(STAGE_ALIASES, "school stage"), "shortage": parse_count})
+        "county": required_text, "stage": choice(STAGE_ALIASES, "known school stage"), "shortage": parse_count})
 
 
 def read_graduate_needs(path: Path | str) -> pd.DataFrame:
     return _read(Path(path), GRADUATE_NEED_FIELDS, {
-        "county": _text, "programme": _choice(PROGRAMME_ALIASES, "programme"), "year": parse_year,
+        "county": required_text, "programme": choice(PROGRAMME_ALIASES, "known programme"), "year": parse_year,
         "vacancies": parse_count})
 
 
 def read_applicants(path: Path | str) -> pd.DataFrame:
     return _read(Path(path), APPLICANT_FIELDS, {
-        "county": _text, "programme": _choice(PROGRAMME_ALIASES, "programme"), "year": parse_year,
+        "county": required_text, "programme": choice(PROGRAMME_ALIASES, "known programme"), "year": parse_year,
         "applicants": parse_count})
 
 

@@ -20,12 +20,14 @@ from typing import Callable
 import pulp
 
 from common.errors import FupinError, InputFileError, RowProblem
-from common.tables import Field, read_table
-from common.cells import clean_text, parse_bool, parse_decimal
+from common.cells import parse_bool, parse_count, parse_decimal, required_text
+from common.tables import Field, parse_rows, read_table
 
-from .columns import cost_step, round_up, solve_by_columns
-from .inputs import Scenario, parse_count
-from .solve import describe_status, int_value, run
+from .columns import ColumnOutcome, cost_step, round_up, solve_by_columns
+from .columns import Plan as ColumnPlan
+from .inputs import Scenario
+from .solve import SolveResult, int_value, run
+from .status import SolveStatus, has_solution, status_sentence
 
 EARTH_RADIUS_KM = 6371.0088
 ACTIONS = ("existing", "expand", "attached", "new")
@@ -141,7 +143,9 @@ class Village:
 
 
 @dataclass
-class County:
+class KindergartenCounty:
+    """One county's townships and villages (not planning.inputs.County, a county of the teacher plans)."""
+
     code: str
     name: str
     townships: list[Township]
@@ -149,11 +153,7 @@ class County:
     geographic: bool = False  # lat/lon (great-circle distance) rather than x_km/y_km
 
 
-def _text(value: object) -> str:
-    text = clean_text(value)
-    if not text:
-        raise ValueError("is empty")
-    return text
+# The old name, still imported by benchmarks/bench_kindergartens.py; use KindergartenCounty.
 
 
 def _number(value: object) -> float:
@@ -161,123 +161,151 @@ def _number(value: object) -> float:
 
 
 def _read_rows(path: Path, fields: list[Field], parsers: dict, optional_extra: tuple[str, ...] = ()):
-    rows = read_table(path, fields, optional_extra)
-    problems: list[RowProblem] = []
-    records = []
-    for row in rows:
-        record = {"row": row.number}
-        for name, parse in parsers.items():
-            raw = row.values.get(name)
-            if name not in row.values:
-                continue
-            if name in ("x_km", "y_km", "lat", "lon") and clean_text(raw) == "":
-                record[name] = None
-                continue
-            try:
-                record[name] = parse(raw)
-            except ValueError as exc:
-                problems.append(RowProblem(row.number, row.columns[name], str(exc)))
-        records.append((record, row.columns))
+    parsed, problems = parse_rows(read_table(path, fields, optional_extra), parsers,
+                                  blank_is_none=("x_km", "y_km", "lat", "lon"))
     if problems:
         raise InputFileError(str(path), problems)
-    return records
+    return [({"row": row.number, **values}, row.columns) for row, values in parsed]
 
 
-def _count(value: object) -> int:
-    try:
-        return parse_count(value)
-    except ValueError as exc:
-        raise ValueError(str(exc)) from None
-
-
-def read_province(data_dir: str | Path) -> list[County]:
+def read_province(data_dir: str | Path) -> list[KindergartenCounty]:
     """Read and check townships.csv and villages.csv; every problem is listed, with file, row and column."""
+    data_dir = _data_folder(data_dir)
+    tpath, vpath = data_dir / "townships.csv", data_dir / "villages.csv"
+    trows = _read_rows(tpath, TOWNSHIP_FIELDS, {"code": required_text, "county": required_text, "name": required_text,
+                                                "population": parse_count, "seat": required_text})
+    vrows = _read_rows(vpath, VILLAGE_FIELDS, {
+        "code": required_text, "township": required_text, "name": required_text, "x_km": _number, "y_km": _number,
+        "lat": _number, "lon": _number, "children": parse_count, "primary_school": parse_bool,
+        "kg_places": parse_count, "kg_central": parse_bool})
+    names = _county_names(data_dir)
+    townships, trow, tproblems = _townships(trows)
+    villages, kinds, vproblems = _villages(vrows, townships)
+    seat_col = trows[-1][1]["seat"] if trows else "seat"
+    tproblems += _seat_problems(townships, trow, villages, {rec["code"] for rec, _ in vrows}, seat_col)
+    vproblems += _mixed_position_problems(kinds)
+    _raise_problems(((tpath, tproblems), (vpath, vproblems)))
+    return _counties(townships, villages, kinds, names)
+
+
+def _data_folder(data_dir: str | Path) -> Path:
+    """The data folder, which must exist and hold townships.csv and villages.csv."""
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise FupinError(f"{data_dir}: no such folder; --data must be the folder holding townships.csv and villages.csv")
     missing = [f for f in FILES if not (data_dir / f).exists()]
     if missing:
         raise FupinError(f"{data_dir}: missing file(s): {', '.join(missing)}")
-    tpath, vpath = data_dir / "townships.csv", data_dir / "villages.csv"
-    trows = _read_rows(tpath, TOWNSHIP_FIELDS, {"code": _text, "county": _text, "name": _text,
-                                                "population": _count, "seat": _text})
-    vrows = _read_rows(vpath, VILLAGE_FIELDS, {
-        "code": _text, "township": _text, "name": _text, "x_km": _number, "y_km": _number,
-        "lat": _number, "lon": _number, "children": _count, "primary_school": parse_bool,
-        "kg_places": _count, "kg_central": parse_bool})
-    names: dict[str, str] = {}
-    cpath = data_dir / "counties.csv"
-    if cpath.exists():
-        for rec, _ in _read_rows(cpath, COUNTY_FIELDS, {"code": _text, "name": _text},
-                                 optional_extra=("poverty", "special_post_capacity")):
-            names[rec["code"]] = rec["name"]
+    return data_dir
 
-    tproblems: list[RowProblem] = []
-    vproblems: list[RowProblem] = []
+
+def _county_names(data_dir: Path) -> dict[str, str]:
+    """County code -> name from the optional counties.csv (empty without it)."""
+    cpath = data_dir / "counties.csv"
+    if not cpath.exists():
+        return {}
+    rows = _read_rows(cpath, COUNTY_FIELDS, {"code": required_text, "name": required_text},
+                      optional_extra=("poverty", "special_post_capacity"))
+    return {rec["code"]: rec["name"] for rec, _ in rows}
+
+
+def _townships(trows: list) -> tuple[dict[str, Township], dict[str, int], list[RowProblem]]:
+    """The townships by code, the row each came from, and every duplicate code as a problem."""
     townships: dict[str, Township] = {}
-    trow: dict[str, int] = {}
-    seat_col = "seat"
+    row_of: dict[str, int] = {}
+    problems: list[RowProblem] = []
     for rec, cols in trows:
-        seat_col = cols["seat"]
         code = rec["code"]
         if code in townships:
-            tproblems.append(RowProblem(rec["row"], cols["code"], f"duplicate township code '{code}' (first at row {trow[code]})"))
+            problems.append(RowProblem(rec["row"], cols["code"], f"duplicate township code '{code}' (first at row {row_of[code]})"))
             continue
         townships[code] = Township(code, rec["county"], rec["name"], rec["population"], rec["seat"])
-        trow[code] = rec["row"]
+        row_of[code] = rec["row"]
+    return townships, row_of, problems
+
+
+def _villages(vrows: list,
+              townships: dict[str, Township]) -> tuple[dict[str, Village], dict[str, set], list[RowProblem]]:
+    """The villages by code, the kinds of position ("xy", "ll") used in each county, and the problems.
+
+    A village is refused for a duplicate code, an unknown township, no position or two (x_km,y_km
+    and lat,lon), a position off the Earth, or a central kindergarten without places.
+    """
     villages: dict[str, Village] = {}
-    vrow: dict[str, int] = {}
+    row_of: dict[str, int] = {}
     kinds: dict[str, set] = {}
-    listed: set[str] = set()
+    problems: list[RowProblem] = []
     for rec, cols in vrows:
         row, code = rec["row"], rec["code"]
-        listed.add(code)
-        bad = False
         if code in villages:
-            vproblems.append(RowProblem(row, cols["code"], f"duplicate village code '{code}' (first at row {vrow[code]})"))
+            problems.append(RowProblem(row, cols["code"], f"duplicate village code '{code}' (first at row {row_of[code]})"))
             continue
+        bad = False
         township = townships.get(rec["township"])
         if township is None:
-            vproblems.append(RowProblem(row, cols["township"], f"unknown township '{rec['township']}': it is not in townships.csv"))
+            problems.append(RowProblem(row, cols["township"], f"unknown township '{rec['township']}': it is not in townships.csv"))
             bad = True
         xy = rec.get("x_km") is not None and rec.get("y_km") is not None
         ll = rec.get("lat") is not None and rec.get("lon") is not None
         if xy == ll:
-            vproblems.append(RowProblem(row, None, "give the position either as x_km,y_km or as lat,lon (exactly one pair)"))
+            problems.append(RowProblem(row, None, "give the position either as x_km,y_km or as lat,lon (exactly one pair)"))
             bad = True
         elif ll and not (-90 <= rec["lat"] <= 90 and -180 <= rec["lon"] <= 180):
-            vproblems.append(RowProblem(row, cols["lat"], f"lat {rec['lat']}, lon {rec['lon']} is not a position on Earth"))
+            problems.append(RowProblem(row, cols["lat"], f"lat {rec['lat']}, lon {rec['lon']} is not a position on Earth"))
             bad = True
         if rec["kg_central"] and rec["kg_places"] == 0:
-            vproblems.append(RowProblem(row, cols["kg_central"], "kg_central is yes but kg_places is 0: a central kindergarten has places"))
+            problems.append(RowProblem(row, cols["kg_central"], "kg_central is yes but kg_places is 0: a central kindergarten has places"))
             bad = True
         if bad:
             continue
         x, y = (rec["lon"], rec["lat"]) if ll else (rec["x_km"], rec["y_km"])
         villages[code] = Village(code, rec["township"], rec["name"], x, y, rec["children"], rec["primary_school"],
                                  rec["kg_places"], rec["kg_central"])
-        vrow[code] = row
+        row_of[code] = row
         kinds.setdefault(township.county, set()).add("ll" if ll else "xy")
+    return villages, kinds, problems
+
+
+def _seat_problems(townships: dict[str, Township], row_of: dict[str, int], villages: dict[str, Village],
+                   listed: set[str], seat_col: str) -> list[RowProblem]:
+    """Every township's seat must be a village of villages.csv, and of that township.
+
+    A seat listed in villages.csv but refused there is not reported again.
+    """
+    problems = []
     for t in townships.values():
         seat = villages.get(t.seat)
         if seat is None and t.seat not in listed:
-            tproblems.append(RowProblem(trow[t.code], seat_col, f"township {t.code}: seat '{t.seat}' is not a village in villages.csv"))
+            problems.append(RowProblem(row_of[t.code], seat_col, f"township {t.code}: seat '{t.seat}' is not a village in villages.csv"))
         elif seat is not None and seat.township != t.code:
-            tproblems.append(RowProblem(trow[t.code], seat_col,
-                                        f"township {t.code}: seat '{t.seat}' is a village of township {seat.township}, not of {t.code}"))
-    for county, k in kinds.items():
-        if len(k) > 1:
-            vproblems.append(RowProblem(None, None, f"county {county} mixes x_km,y_km and lat,lon positions: use one kind per county"))
+            problems.append(RowProblem(row_of[t.code], seat_col,
+                                       f"township {t.code}: seat '{t.seat}' is a village of township {seat.township}, not of {t.code}"))
+    return problems
+
+
+def _mixed_position_problems(kinds: dict[str, set]) -> list[RowProblem]:
+    """A county gives all its positions one way: x_km,y_km or lat,lon."""
+    return [RowProblem(None, None, f"county {county} mixes x_km,y_km and lat,lon positions: use one kind per county")
+            for county, k in kinds.items() if len(k) > 1]
+
+
+def _raise_problems(found: tuple[tuple[Path, list[RowProblem]], ...]) -> None:
+    """One FupinError listing every problem, file by file; nothing when there are none."""
     lines = []
-    for path, problems in ((tpath, tproblems), (vpath, vproblems)):
+    for path, problems in found:
         if problems:
             lines.append(f"{path}: {len(problems)} problem(s):")
             lines += [f"  {p}" for p in problems]
     if lines:
         raise FupinError("kindergarten data: nothing was solved or written:\n" + "\n".join(lines))
-    counties: dict[str, County] = {}
+
+
+def _counties(townships: dict[str, Township], villages: dict[str, Village], kinds: dict[str, set],
+              names: dict[str, str]) -> list[KindergartenCounty]:
+    """The checked townships and villages grouped by county, in order of county code."""
+    counties: dict[str, KindergartenCounty] = {}
     for t in townships.values():
-        counties.setdefault(t.county, County(t.county, names.get(t.county, t.county), [], []))
+        counties.setdefault(t.county, KindergartenCounty(t.county, names.get(t.county, t.county), [], []))
         counties[t.county].townships.append(t)
     for v in villages.values():
         c = counties[townships[v.township].county]
@@ -305,7 +333,7 @@ class CountyPlan:
 
     county: str
     name: str
-    status: str
+    status: SolveStatus
     solver: str
     reason: str = ""
     method: str = "columns"
@@ -322,10 +350,10 @@ class CountyPlan:
 
     @property
     def has_solution(self) -> bool:
-        return self.status in ("optimal", "time_limit_feasible")
+        return has_solution(self.status)
 
     def describe(self) -> str:
-        return describe_status(self.status, self.gap, self.reason)
+        return status_sentence(self.status, self.gap, "en", self.reason)
 
     def summary(self) -> dict:
         count = {a: sum(1 for s in self.sites if s["action"] == a) for a in ACTIONS}
@@ -340,10 +368,27 @@ class CountyPlan:
         }
 
 
+def _seconds_left(deadline: float | None, share: float = 1.0) -> float | None:
+    """`share` of the seconds left before `deadline` (at least 0.01); None without a deadline."""
+    return None if deadline is None else max((deadline - time.perf_counter()) * share, 0.01)
+
+
+@dataclass
+class CompactModel:
+    """The compact model while it is built: the problem, its variables by village code, each site's load."""
+
+    prob: pulp.LpProblem
+    n: dict = field(default_factory=dict)  # village -> new kindergarten (0/1)
+    a: dict = field(default_factory=dict)  # village -> attached kindergarten (0/1)
+    e: dict = field(default_factory=dict)  # village -> places added by expansion
+    x: dict = field(default_factory=dict)  # (village served, site) -> 0/1
+    load: dict = field(default_factory=dict)  # site -> [(x_ds, children_d)]
+
+
 class KindergartenModel:
     """One county: n[v] new, a[v] attached, e[v] extra places; x[d,s] village d served at s."""
 
-    def __init__(self, county: County, scenario: KindergartenScenario | None = None):
+    def __init__(self, county: KindergartenCounty, scenario: KindergartenScenario | None = None):
         self.county = county
         self.scenario = scenario or KindergartenScenario()
         sc = self.scenario
@@ -396,24 +441,60 @@ class KindergartenModel:
         return out
 
     def build(self):
+        """The compact model of KINDERGARTENS.md §2, one constraint family at a time.
+
+        Returns (problem, n, a, e, x, cost, travel, dist): the variables by village code (x by
+        (village served, site)), the cost C and the children-km as expressions (no objective is
+        set), and the distance of every pair within reach.
+        """
+        m = CompactModel(pulp.LpProblem(f"kindergartens_{self.county.code}", pulp.LpMinimize))
+        self._add_site_variables(m)
+        self._add_seat_rows(m)
+        self._add_assignments(m)
+        self._add_capacity_rows(m)
+        self._add_populous_rows(m)
+        dist = self._distances()
+        return m.prob, m.n, m.a, m.e, m.x, self._cost_expression(m), self._travel_expression(m, dist), dist
+
+    def _add_site_variables(self, m: CompactModel) -> None:
+        """n_v ∈ {0,1} (a new kindergarten; also at a seat that needs one, whatever new_capacity is),
+        a_v ∈ {0,1} only if v has a primary school, e_v ∈ {0..E} only if v has places (k_v > 0)."""
         sc = self.scenario
-        idx = self.index
-        prob = pulp.LpProblem(f"kindergartens_{self.county.code}", pulp.LpMinimize)
-        n, a, e = {}, {}, {}
         for v in self.county.villages:
-            k = idx[v.code]
-            seat = self.seat_of.get(v.code)
-            must_new = seat is not None and not v.kg_central
-            if sc.new_capacity > 0 or must_new:
-                n[v.code] = prob.add_variable(f"n_{k}", cat=pulp.LpBinary)
-                if must_new:  # the township seat gets its public central kindergarten
-                    prob += pulp.LpAffineExpression([(n[v.code], 1)]) >= 1, f"seat_{k}"
+            k = self.index[v.code]
+            if sc.new_capacity > 0 or self.must_build_seat(v):
+                m.n[v.code] = m.prob.add_variable(f"n_{k}", cat=pulp.LpBinary)
             if self.can_attach(v):
-                a[v.code] = prob.add_variable(f"a_{k}", cat=pulp.LpBinary)
+                m.a[v.code] = m.prob.add_variable(f"a_{k}", cat=pulp.LpBinary)
             if self.can_expand(v):
-                e[v.code] = prob.add_variable(f"e_{k}", lowBound=0, upBound=sc.expand_max, cat=pulp.LpInteger)
-        x = {}
-        load: dict[str, list] = {}
+                m.e[v.code] = m.prob.add_variable(f"e_{k}", lowBound=0, upBound=sc.expand_max, cat=pulp.LpInteger)
+
+    def must_build_seat(self, v: Village) -> bool:
+        """A township seat without a central kindergarten gets a new, public central one."""
+        return v.code in self.seat_of and not v.kg_central
+
+    def existing_kindergartens(self, township: str) -> int:
+        """How many villages of `township` have a kindergarten already (the populous rule counts them)."""
+        return sum(1 for v in self.county.villages if v.township == township and v.kg_places > 0)
+
+    def _add_seat_rows(self, m: CompactModel) -> None:
+        """(seat)  n_seat(t) = 1 for each township t whose seat has no kg_central (written n ≥ 1)."""
+        for v in self.county.villages:
+            if self.must_build_seat(v):
+                m.prob += pulp.LpAffineExpression([(m.n[v.code], 1)]) >= 1, f"seat_{self.index[v.code]}"
+
+    def _add_assignments(self, m: CompactModel) -> None:
+        """x_ds ∈ {0,1} for s ∈ R(d) that may hold d, with (serve) and (link):
+
+        (serve)  Σ_{s∈R(d)} x_ds = 1                       ∀ d ∈ D
+        (link)   x_ds ≤ n_s        if children_d > k_s + E + A (only a new kindergarten holds d)
+                 x_ds ≤ a_s + n_s  if k_s = 0, or children_d > k_s + E
+                 x_ds = 0          (no variable) if s can have no kindergarten, or only a new one
+                                   could hold d and s cannot have one
+        (E and A count only where s may expand or attach; (capacity) does the rest.)
+        """
+        sc, idx = self.scenario, self.index
+        n, a, e = m.n, m.a, m.e
         for d in self.demand:
             terms = []
             for s, _ in self.reach[d.code]:
@@ -424,39 +505,52 @@ class KindergartenModel:
                 without_new = site.kg_places + (sc.expand_max if s in e else 0) + (sc.attach_capacity if s in a else 0)
                 if d.children > without_new and s not in n:
                     continue  # s can never hold d
-                var = prob.add_variable(f"x_{idx[d.code]}_{idx[s]}", cat=pulp.LpBinary)
-                x[(d.code, s)] = var
+                var = m.prob.add_variable(f"x_{idx[d.code]}_{idx[s]}", cat=pulp.LpBinary)
+                m.x[(d.code, s)] = var
                 terms.append(var)
-                load.setdefault(s, []).append((var, d.children))
+                m.load.setdefault(s, []).append((var, d.children))
                 if d.children > without_new:
-                    prob += pulp.LpAffineExpression([(var, 1), (n[s], -1)]) <= 0, f"link_{idx[d.code]}_{idx[s]}"
+                    m.prob += pulp.LpAffineExpression([(var, 1), (n[s], -1)]) <= 0, f"link_{idx[d.code]}_{idx[s]}"
                 elif site.kg_places + (sc.expand_max if s in e else 0) < d.children or site.kg_places == 0:
                     opened = [(var, 1)] + [(v[s], -1) for v in (n, a) if s in v]
-                    prob += pulp.LpAffineExpression(opened) <= 0, f"link_{idx[d.code]}_{idx[s]}"
-            prob += pulp.lpSum(terms) == 1, f"serve_{idx[d.code]}"
-        for s, served in load.items():
+                    m.prob += pulp.LpAffineExpression(opened) <= 0, f"link_{idx[d.code]}_{idx[s]}"
+            m.prob += pulp.lpSum(terms) == 1, f"serve_{idx[d.code]}"
+
+    def _add_capacity_rows(self, m: CompactModel) -> None:
+        """(capacity)  Σ_d children_d x_ds ≤ k_s + e_s + A a_s + N n_s   for every site s serving anyone."""
+        sc = self.scenario
+        for s, served in m.load.items():
             expr = list(served)
-            if s in e:
-                expr.append((e[s], -1))
-            if s in a:
-                expr.append((a[s], -sc.attach_capacity))
-            if s in n:
-                expr.append((n[s], -sc.new_capacity))
-            prob += pulp.LpAffineExpression(expr) <= self.villages[s].kg_places, f"capacity_{idx[s]}"
+            if s in m.e:
+                expr.append((m.e[s], -1))
+            if s in m.a:
+                expr.append((m.a[s], -sc.attach_capacity))
+            if s in m.n:
+                expr.append((m.n[s], -sc.new_capacity))
+            m.prob += pulp.LpAffineExpression(expr) <= self.villages[s].kg_places, f"capacity_{self.index[s]}"
+
+    def _add_populous_rows(self, m: CompactModel) -> None:
+        """(populous)  #{v ∈ t : k_v > 0} + Σ_{v∈t} (a_v + n_v) ≥ 2   if population_t ≥ populous_population."""
+        sc = self.scenario
         for t in self.county.townships:
             if t.population >= sc.populous_population:
                 members = [v for v in self.county.villages if v.township == t.code]
-                existing = sum(1 for v in members if v.kg_places > 0)
+                existing = self.existing_kindergartens(t.code)
                 if existing < 2:
-                    terms = [(d[v.code], 1) for v in members for d in (n, a) if v.code in d]
-                    prob += pulp.LpAffineExpression(terms) >= 2 - existing, f"populous_{t.code}"
-        cost = pulp.LpAffineExpression([(var, sc.new_cost) for var in n.values()]
-                                       + [(var, sc.attach_cost) for var in a.values()]
-                                       + [(var, sc.expand_cost_per_place) for var in e.values()])
-        dist = self._distances()
+                    terms = [(d[v.code], 1) for v in members for d in (m.n, m.a) if v.code in d]
+                    m.prob += pulp.LpAffineExpression(terms) >= 2 - existing, f"populous_{t.code}"
+
+    def _cost_expression(self, m: CompactModel) -> pulp.LpAffineExpression:
+        """C = new_cost Σ n + attach_cost Σ a + expand_cost_per_place Σ e (whole yuan)."""
+        sc = self.scenario
+        return pulp.LpAffineExpression([(var, sc.new_cost) for var in m.n.values()]
+                                       + [(var, sc.attach_cost) for var in m.a.values()]
+                                       + [(var, sc.expand_cost_per_place) for var in m.e.values()])
+
+    def _travel_expression(self, m: CompactModel, dist: dict) -> pulp.LpAffineExpression:
+        """Children-km: Σ children_d dist_ds x_ds."""
         children = {d.code: d.children for d in self.demand}
-        travel = pulp.LpAffineExpression([(var, children[k[0]] * dist[k]) for k, var in x.items()])
-        return prob, n, a, e, x, cost, travel, dist
+        return pulp.LpAffineExpression([(var, children[k[0]] * dist[k]) for k, var in m.x.items()])
 
     def solve(self, solver: str = "highs", time_limit: float | None = 60, method: str = "columns") -> CountyPlan:
         """Least cost, then least children-km at that cost (KINDERGARTENS.md §2 and §4).
@@ -467,47 +561,56 @@ class KindergartenModel:
         if method not in METHODS:
             raise ValueError(f"unknown method '{method}': use one of {', '.join(METHODS)}")
         start = time.perf_counter()
-        plan = CountyPlan(self.county.code, self.county.name, "infeasible", solver, method=method)
-        plan.villages = [{"code": v.code, "name": v.name, "x": v.x, "y": v.y, "children": v.children,
-                          "demand": v.children >= self.scenario.village_threshold} for v in self.county.villages]
+        plan = self._empty_plan(solver, method)
         reasons = self.infeasibility_reasons()
         if reasons:
             plan.reason = "; ".join(reasons)
-            plan.seconds = time.perf_counter() - start
-            return plan
-        deadline = None if time_limit is None else start + time_limit
-        outcome = None
-        if method == "columns":
-            outcome = solve_by_columns(self, solver, time_limit)
-            plan.solver_seconds = outcome.solver_seconds
-            plan.build_seconds = outcome.seconds - outcome.solver_seconds  # pricing, enumeration, masters
-            plan.lower_bound = outcome.lower_bound
-            if outcome.status == "infeasible":
-                plan.reason = self.INFEASIBLE
-                plan.seconds = time.perf_counter() - start
-                return plan
-            if outcome.status == "optimal":
-                plan.status, plan.gap = "optimal", 0.0
-                if not outcome.km_proven:
-                    plan.reason = "children-km not proven least (time limit in the second solve)"
-                self._fill(plan, self._plan_values(outcome.plan), self._distances())
-                plan.seconds = time.perf_counter() - start
-                return plan
-            plan.method = "columns+compact"
-            if outcome.plan is not None and deadline is not None and deadline - time.perf_counter() < 1.0:
-                plan.method = "columns"  # no time for the compact model: the column plan, with its gap
-                plan.status = "time_limit_feasible"
-                plan.gap = (outcome.plan.cost - (plan.lower_bound or 0)) / outcome.plan.cost if outcome.plan.cost else 0.0
-                plan.reason = "" if outcome.out_of_time else outcome.note
-                self._fill(plan, self._plan_values(outcome.plan), self._distances())
-                plan.seconds = time.perf_counter() - start
-                return plan
-        self._solve_compact(plan, solver, deadline, outcome)
+        else:
+            deadline = None if time_limit is None else start + time_limit
+            outcome = solve_by_columns(self, solver, time_limit) if method == "columns" else None
+            if outcome is None or not self._take_column_outcome(plan, outcome, deadline):
+                self._solve_compact(plan, solver, deadline, outcome)
         plan.seconds = time.perf_counter() - start
         return plan
 
     INFEASIBLE = ("the villages' children do not fit the places the sites within reach can offer together; "
                   "raise max_distance_km or the capacities")
+    KM_NOT_PROVEN = "children-km not proven least (time limit in the second solve)"
+
+    def _empty_plan(self, solver: str, method: str) -> CountyPlan:
+        """The county's plan before solving: infeasible until a plan is found, its villages for the map."""
+        plan = CountyPlan(self.county.code, self.county.name, SolveStatus.INFEASIBLE, solver, method=method)
+        plan.villages = [{"code": v.code, "name": v.name, "x": v.x, "y": v.y, "children": v.children,
+                          "demand": v.children >= self.scenario.village_threshold} for v in self.county.villages]
+        return plan
+
+    def _take_column_outcome(self, plan: CountyPlan, outcome: ColumnOutcome, deadline: float | None) -> bool:
+        """Fill `plan` from the columns' outcome; False when the compact model is to go on from it.
+
+        Final when the columns proved the county infeasible or their plan optimal, or when less
+        than a second is left for the compact model: then the column plan is kept with its gap.
+        """
+        plan.solver_seconds = outcome.solver_seconds
+        plan.build_seconds = outcome.seconds - outcome.solver_seconds  # pricing, enumeration, masters
+        plan.lower_bound = outcome.lower_bound
+        if outcome.status == SolveStatus.INFEASIBLE:
+            plan.reason = self.INFEASIBLE
+            return True
+        if outcome.status == SolveStatus.OPTIMAL:
+            plan.status, plan.gap = SolveStatus.OPTIMAL, 0.0
+            if not outcome.km_proven:
+                plan.reason = self.KM_NOT_PROVEN
+            self._fill(plan, self._plan_values(outcome.plan), self._distances())
+            return True
+        plan.method = "columns+compact"
+        if outcome.plan is not None and deadline is not None and deadline - time.perf_counter() < 1.0:
+            plan.method = "columns"  # no time for the compact model: the column plan, with its gap
+            plan.status = SolveStatus.TIME_LIMIT_FEASIBLE
+            plan.gap = (outcome.plan.cost - (plan.lower_bound or 0)) / outcome.plan.cost if outcome.plan.cost else 0.0
+            plan.reason = "" if outcome.out_of_time else outcome.note
+            self._fill(plan, self._plan_values(outcome.plan), self._distances())
+            return True
+        return False
 
     def _distances(self) -> dict:
         return {(d.code, s): km for d in self.demand for s, km in self.reach[d.code]}
@@ -515,19 +618,34 @@ class KindergartenModel:
     def _plan_values(self, p):
         return (dict(p.new), dict(p.attach), dict(p.expand), dict(p.served))
 
-    def _solve_compact(self, plan: CountyPlan, solver: str, deadline: float | None, outcome) -> None:
+    def _solve_compact(self, plan: CountyPlan, solver: str, deadline: float | None,
+                       outcome: ColumnOutcome | None) -> None:
+        """The compact model: stage 1 (least cost), then stage 2 (least children-km at that cost).
+
+        A column plan (`outcome.plan`), when there is one, starts stage 1 and is kept if cheaper.
+        """
         t0 = time.perf_counter()
         prob, n, a, e, x, cost, travel, dist = self.build()
         prob.setObjective(cost)
         plan.build_seconds += time.perf_counter() - t0
-
-        def left(share: float = 1.0) -> float | None:
-            return None if deadline is None else max((deadline - time.perf_counter()) * share, 0.01)
-
+        variables = (n, a, e, x)
         known = outcome.plan if outcome is not None else None
+        values = self._compact_least_cost(plan, prob, variables, solver, deadline, known)
+        if values is None:
+            return
+        values = self._compact_least_km(plan, prob, variables, cost, travel, values, solver, deadline)
+        self._fill(plan, values, dist)
+
+    def _compact_least_cost(self, plan: CountyPlan, prob: pulp.LpProblem, variables, solver: str,
+                            deadline: float | None, known: ColumnPlan | None):
+        """Stage 1: min C, in 80% of the time left (a fifth is kept for stage 2).
+
+        Returns the cheaper of its plan and the column plan `known`, and sets the plan's status,
+        bound and gap; None, with the status and reason set, when neither exists.
+        """
+        n, a, e, x = variables
         start_values = self._start(known, n, a, e, x) if known is not None and solver == "highs" else None
-        # Stage 1 leaves a fifth of the time to stage 2.
-        first = run(prob, solver, left(0.8), start=start_values)
+        first = run(prob, solver, _seconds_left(deadline, 0.8), start=start_values)
         plan.solver_seconds += first.seconds
         values = self._values(n, a, e, x) if first.has_solution else None
         if values is not None and known is not None and self._cost(values) > known.cost:
@@ -536,21 +654,35 @@ class KindergartenModel:
             values = self._plan_values(known)
         if values is None:
             plan.status = first.status
-            plan.reason = self.INFEASIBLE if first.status == "infeasible" else first.message
-            return
-        best = self._cost(values)
+            plan.reason = self.INFEASIBLE if first.status == SolveStatus.INFEASIBLE else first.message
+            return None
+        self._set_cost_status(plan, first, self._cost(values))
+        return values
+
+    def _set_cost_status(self, plan: CountyPlan, first: SolveResult, best: int) -> None:
+        """Optimal when stage 1 was proven or its cost `best` reaches the bound; otherwise stopped at
+        the time limit, gap (best - bound) / best. The bound is the better of stage 1's and the
+        columns', rounded up to a cost step."""
         bounds = [b for b in (first.bound, plan.lower_bound) if b is not None]
         bound = max(bounds) if bounds else None
         plan.lower_bound = None if bound is None else round_up(bound, cost_step(self))
-        if first.status == "optimal" or (plan.lower_bound is not None and best <= plan.lower_bound):
-            plan.status, plan.gap = "optimal", 0.0
+        if first.status == SolveStatus.OPTIMAL or (plan.lower_bound is not None and best <= plan.lower_bound):
+            plan.status, plan.gap = SolveStatus.OPTIMAL, 0.0
         else:
-            plan.status = "time_limit_feasible"
+            plan.status = SolveStatus.TIME_LIMIT_FEASIBLE
             plan.gap = None if plan.lower_bound is None else (best - plan.lower_bound) / best
+
+    def _compact_least_km(self, plan: CountyPlan, prob: pulp.LpProblem, variables, cost, travel, values,
+                          solver: str, deadline: float | None):
+        """Stage 2: min Σ children_d dist_ds x_ds subject to C ≤ C* + 0.5, from stage 1's plan `values`.
+
+        Returns stage 2's plan, or `values` when stage 2 found none.
+        """
+        n, a, e, x = variables
         self._load(values, n, a, e, x)
         # Costs are whole yuan, so "cost <= best + 0.5" fixes the cost and leaves room for tolerances.
         t0 = time.perf_counter()
-        prob += cost <= best + 0.5, "cheapest_cost"
+        prob += cost <= self._cost(values) + 0.5, "cheapest_cost"
         if solver == "highs":
             # Exact lexicographic rule: openings, expansions and assignments all free at the cheapest
             # cost, from stage 1's plan (without a start HiGHS found none within 60 s: KINDERGARTENS.md §3).
@@ -563,13 +695,13 @@ class KindergartenModel:
                 var.lowBound = var.upBound = int_value(var)
         prob.setObjective(travel)
         plan.build_seconds += time.perf_counter() - t0
-        second = run(prob, solver, left(), start=start_values)
+        second = run(prob, solver, _seconds_left(deadline), start=start_values)
         plan.solver_seconds += second.seconds
-        if second.has_solution:
-            values = self._values(n, a, e, x)
-            if second.status != "optimal" and plan.status == "optimal":
-                plan.reason = "children-km not proven least (time limit in the second solve)"
-        self._fill(plan, values, dist)
+        if not second.has_solution:
+            return values
+        if second.status != SolveStatus.OPTIMAL and plan.status == SolveStatus.OPTIMAL:
+            plan.reason = self.KM_NOT_PROVEN
+        return self._values(n, a, e, x)
 
     def _start(self, p, n, a, e, x) -> dict[str, float]:
         """A column plan as values of the compact model's variables."""
@@ -653,8 +785,8 @@ class ProvincePlan:
             "solver": self.solver,
             "jobs": self.jobs,
             "total": {
-                "status": "optimal" if solved and all(c.status == "optimal" for c in self.counties)
-                else ("partial" if solved else "infeasible"),
+                "status": SolveStatus.OPTIMAL if solved and all(c.status == SolveStatus.OPTIMAL for c in self.counties)
+                else ("partial" if solved else SolveStatus.INFEASIBLE),
                 "counties": len(self.counties), "counties_solved": len(solved),
                 "counties_without_plan": [c.county for c in self.failed],
                 "cost": sum(c.cost for c in solved),
@@ -676,11 +808,11 @@ def _solve_county(args) -> CountyPlan:
     try:
         return KindergartenModel(county, scenario).solve(solver, time_limit, method)
     except Exception as exc:  # one county's failure must not lose the others' plans
-        return CountyPlan(county.code, county.name, "error", solver, reason=f"{type(exc).__name__}: {exc}")
+        return CountyPlan(county.code, county.name, SolveStatus.ERROR, solver, reason=f"{type(exc).__name__}: {exc}")
 
 
-def plan_province(counties: list[County], scenario: KindergartenScenario | None = None, solver: str = "highs",
-                  time_limit: float | None = 60, jobs: int | None = None,
+def plan_province(counties: list[KindergartenCounty], scenario: KindergartenScenario | None = None,
+                  solver: str = "highs", time_limit: float | None = 60, jobs: int | None = None,
                   progress: Callable[[CountyPlan], None] | None = None, method: str = "columns") -> ProvincePlan:
     """Solve every county (independently, `jobs` processes; 1 = in this process)."""
     scenario = scenario or KindergartenScenario()

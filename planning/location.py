@@ -19,16 +19,17 @@ import pulp
 
 from common.errors import FupinError
 
-from .solve import SolveResult, describe_status, run
+from .solve import SolveResult, run
+from .status import SolveStatus, has_solution, status_sentence
 
 _EPS = 1e-6
 
 
 @dataclass
 class LocationResult:
-    """status is one of planning.solve's words; `reason` explains an infeasible instance."""
+    """`reason` explains an infeasible instance."""
 
-    status: str
+    status: SolveStatus
     solver: str
     seconds: float
     objective: float | None = None
@@ -41,10 +42,10 @@ class LocationResult:
 
     @property
     def has_solution(self) -> bool:
-        return self.status in ("optimal", "time_limit_feasible")
+        return has_solution(self.status)
 
     def describe(self) -> str:
-        return describe_status(self.status, self.gap, self.reason)
+        return status_sentence(self.status, self.gap, "en", self.reason)
 
 
 def infeasibility_reason(capacity: dict, demand: dict, cost: dict, single_source: bool = True) -> str:
@@ -84,16 +85,42 @@ def solve_facility_location(fixed_cost: dict, capacity: dict, demand: dict, cost
     of serving all of the point's demand from that site (pairs not given are not allowed).
     """
     start = time.perf_counter()
+    _check_location_inputs(fixed_cost, capacity, demand, cost)
+    reason = infeasibility_reason(capacity, demand, cost, single_source)
+    if reason:
+        return LocationResult(SolveStatus.INFEASIBLE, solver, time.perf_counter() - start, reason=reason)
+    prob, y, x = _location_model(fixed_cost, capacity, demand, cost, single_source)
+    build = time.perf_counter() - start
+    solved: SolveResult = run(prob, solver, time_limit)
+    result = LocationResult(solved.status, solver, time.perf_counter() - start, gap=solved.gap,
+                            reason=solved.message, build_seconds=build)
+    if solved.status == SolveStatus.INFEASIBLE and not result.reason:
+        result.reason = ("no assignment fits the capacities" if single_source
+                         else "the capacities cannot hold the demand")
+    if solved.has_solution:
+        _read_location_solution(result, y, x, single_source)
+        result.objective = solved.objective
+    return result
+
+
+def _check_location_inputs(fixed_cost: dict, capacity: dict, demand: dict, cost: dict) -> None:
+    """Every site has both a fixed cost and a capacity; every cost pair names a known point and site."""
     missing = sorted(set(fixed_cost) ^ set(capacity), key=str)
     if missing:
         raise FupinError(f"sites {', '.join(map(str, missing[:5]))} need both a fixed cost and a capacity")
     unknown = [k for k in cost if k[0] not in demand or k[1] not in capacity]
     if unknown:
         raise FupinError(f"cost pairs name unknown points or sites, e.g. {unknown[0]}")
-    reason = infeasibility_reason(capacity, demand, cost, single_source)
-    if reason:
-        return LocationResult("infeasible", solver, time.perf_counter() - start, reason=reason)
 
+
+def _location_model(fixed_cost: dict, capacity: dict, demand: dict, cost: dict, single_source: bool):
+    """The model of the module docstring: (problem, y by site, x by (point, site)).
+
+    serve:     sum_j x_ij = 1               for every point i
+    capacity:  sum_i d_i x_ij - u_j y_j <= 0   for every site j
+    link:      x_ij - y_j <= 0              for every allowed pair (i, j)
+    objective: sum_j f_j y_j + sum_(i,j) c_ij x_ij
+    """
     sites = list(capacity)
     site_index = {j: k for k, j in enumerate(sites)}
     points = list(demand)
@@ -116,26 +143,20 @@ def solve_facility_location(fixed_cost: dict, capacity: dict, demand: dict, cost
         for i, var in by_site[j]:
             prob += pulp.LpAffineExpression([(var, 1), (y[j], -1)]) <= 0, f"link_{point_index[i]}_{site_index[j]}"
     prob += pulp.LpAffineExpression([(y[j], fixed_cost[j]) for j in sites] + [(x[k], c) for k, c in cost.items()])
-    build = time.perf_counter() - start
-    solved: SolveResult = run(prob, solver, time_limit)
-    result = LocationResult(solved.status, solver, time.perf_counter() - start, gap=solved.gap,
-                            reason=solved.message, build_seconds=build)
-    if solved.status == "infeasible" and not result.reason:
-        result.reason = ("no assignment fits the capacities" if single_source
-                         else "the capacities cannot hold the demand")
-    if not solved.has_solution:
-        return result
-    result.open_sites = [j for j in sites if y[j].varValue is not None and y[j].varValue > 0.5]
+    return prob, y, x
+
+
+def _read_location_solution(result: LocationResult, y: dict, x: dict, single_source: bool) -> None:
+    """The open sites and the assignment (a site per point, or fractions per point) into `result`."""
+    result.open_sites = [j for j, var in y.items() if var.varValue is not None and var.varValue > 0.5]
     if single_source:
         result.assignment = {i: j for (i, j), var in x.items() if var.varValue is not None and var.varValue > 0.5}
-    else:
-        frac: dict = {}
-        for (i, j), var in x.items():
-            if var.varValue is not None and var.varValue > _EPS:
-                frac.setdefault(i, {})[j] = var.varValue
-        result.assignment = frac
-    result.objective = solved.objective
-    return result
+        return
+    frac: dict = {}
+    for (i, j), var in x.items():
+        if var.varValue is not None and var.varValue > _EPS:
+            frac.setdefault(i, {})[j] = var.varValue
+    result.assignment = frac
 
 
 @dataclass(frozen=True)

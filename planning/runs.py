@@ -1,26 +1,31 @@
-"""Writing a run folder (allocation.csv, summary.json, report.pdf) all at once or not at all."""
+"""Writing a run folder all at once or not at all.
+
+An allocation run (teachers, graduates): allocation.csv, summary.json, report.pdf.
+A kindergarten run: sites.csv, assignments.csv, summary.json, report.pdf.
+"""
 
 from __future__ import annotations
 
-import csv
-import io
 import json
-import os
-import shutil
-import tempfile
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import Callable
 
 from common.errors import FupinError
+from common.files import run_folder
+from common.tables import csv_text
 
 RUN_FILES = ("allocation.csv", "summary.json", "report.pdf")
 TEACHER_COLUMNS = ["county", "stage", "shortage", "allocated", "unmet"]
 GRADUATE_COLUMNS = ["county", "programme", "intake_year", "intake", "graduation_year", "vacancies", "unmet", "surplus"]
 
+KINDERGARTEN_RUN_FILES = ("sites.csv", "assignments.csv", "summary.json", "report.pdf")
+SITE_COLUMNS = ["county", "township", "village", "action", "places_added", "capacity", "central", "cost"]
+ASSIGNMENT_COLUMNS = ["county", "village", "site", "distance_km", "children"]
+
 # (view model, path of report.pdf to write) -> None; reports/ supplies it.
 ReportWriter = Callable[[dict, Path], None]
+# (province plan, path of report.pdf, lang, synthetic) -> anything; reports/ supplies it.
+KindergartenReportWriter = Callable[..., object]
 
 
 def run_view_model(plan, summary: dict, kind: str, title: str) -> dict:
@@ -36,58 +41,17 @@ def run_view_model(plan, summary: dict, kind: str, title: str) -> dict:
 
 
 def allocation_csv(plan) -> str:
-    columns = TEACHER_COLUMNS if plan.kind == "teachers" else GRADUATE_COLUMNS
-    buf = io.StringIO()
-    writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(plan.allocation_rows())
-    return buf.getvalue()
+    return csv_text(TEACHER_COLUMNS if plan.kind == "teachers" else GRADUATE_COLUMNS, plan.allocation_rows())
 
 
 def summary_json(plan, report_note: str) -> str:
-    return json.dumps({**plan.summary(), "report": report_note}, ensure_ascii=False, indent=2) + "\n"
-
-
-@contextmanager
-def run_folder(out_dir: str | Path, files: tuple[str, ...], what: str) -> Iterator[Path]:
-    """A temporary folder to write a run into; it replaces `out_dir` only if the block succeeds.
-
-    `out_dir` may hold an earlier run (only `files`), never anything else.
-    """
-    out = Path(out_dir)
-    if out.exists():
-        if not out.is_dir():
-            raise FupinError(f"{out}: exists and is not a folder; choose another --out")
-        foreign = sorted(p.name for p in out.iterdir() if p.name not in files)
-        if foreign:
-            raise FupinError(f"{out}: holds files that are not from a {what} ({', '.join(foreign[:5])}); "
-                             "choose an empty or new folder for --out")
-    parent = out.absolute().parent
-    parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{out.name}.tmp-", dir=parent))
-    umask = os.umask(0)
-    os.umask(umask)
-    # mkdtemp makes the folder private (0700); a run folder is meant to be shared like any other.
-    os.chmod(tmp, 0o777 & ~umask)
-    try:
-        yield tmp
-        if out.exists():
-            # Two renames: a crash between them leaves the old run beside the new one, never a mixture.
-            old = parent / f".{out.name}.old-{uuid.uuid4().hex[:8]}"
-            os.rename(out, old)
-            os.rename(tmp, out)
-            shutil.rmtree(old, ignore_errors=True)
-        else:
-            os.rename(tmp, out)
-    except BaseException:
-        shutil.rmtree(tmp, ignore_errors=True)
-        raise
+    return summary_text(plan.summary(), report_note)
 
 
 def write_run(plan, out_dir: str | Path, report: ReportWriter | None = None) -> Path:
     """Write the run into `out_dir`, replacing an earlier run there; on any error nothing changes."""
     if not plan.has_solution:
-        raise FupinError(f"no allocation to write: {plan.describe()}")
+        raise FupinError(f"no allocation: {plan.describe()}. Nothing was written.")
     with run_folder(out_dir, RUN_FILES, "planning run") as tmp:
         (tmp / "allocation.csv").write_text(allocation_csv(plan), encoding="utf-8")
         note = "report.pdf" if report else "not written: no report writer is installed"
@@ -95,3 +59,29 @@ def write_run(plan, out_dir: str | Path, report: ReportWriter | None = None) -> 
             report(plan.view_model(), tmp / "report.pdf")
         (tmp / "summary.json").write_text(summary_json(plan, note), encoding="utf-8")
     return Path(out_dir)
+
+
+def summary_text(summary: dict, report_note: str) -> str:
+    """summary.json's text: the summary and what became of report.pdf."""
+    return json.dumps({**summary, "report": report_note}, ensure_ascii=False, indent=2) + "\n"
+
+
+def write_kindergarten_run(plan, out_dir: str | Path, writer: KindergartenReportWriter | None = None,
+                           lang: str = "zh", synthetic: bool = False, report: bool = True) -> bool:
+    """sites.csv, assignments.csv, summary.json and report.pdf into `out_dir`, all at once or not at all.
+
+    `plan` is a planning.kindergartens.ProvincePlan; report.pdf is written by `writer` unless
+    `report` is off (or no writer is given). True when report.pdf was written.
+    """
+    with run_folder(out_dir, KINDERGARTEN_RUN_FILES, "kindergarten run") as tmp:
+        solved = plan.solved
+        (tmp / "sites.csv").write_text(csv_text(SITE_COLUMNS, [s for c in solved for s in c.sites]), encoding="utf-8")
+        (tmp / "assignments.csv").write_text(
+            csv_text(ASSIGNMENT_COLUMNS, [r for c in solved for r in c.assignments]), encoding="utf-8")
+        note = "not written: report writing is off" if not report else "not written: no report writer is installed"
+        written = bool(report and writer)
+        if written:
+            writer(plan, tmp / "report.pdf", lang, synthetic)
+            note = "report.pdf"
+        (tmp / "summary.json").write_text(summary_text(plan.summary(), note), encoding="utf-8")
+    return written

@@ -12,21 +12,14 @@ from dataclasses import dataclass
 
 import pulp
 
-SOLVERS = ("highs", "cbc")
+from .status import SolveStatus, has_solution, status_sentence
 
-STATUS_TEXT = {
-    "optimal": "optimal: no better allocation exists",
-    "time_limit_feasible": "stopped at the time limit: the best allocation found so far, not proven optimal",
-    "infeasible": "infeasible: no allocation satisfies every constraint",
-    "unbounded": "unbounded: the model is wrongly stated (the objective can improve without limit)",
-    "time_limit_no_solution": "stopped at the time limit before any allocation was found",
-    "error": "the solver failed",
-}
+SOLVERS = ("highs", "cbc")
 
 
 @dataclass(frozen=True)
 class SolveResult:
-    status: str
+    status: SolveStatus
     solver: str
     seconds: float
     objective: float | None = None
@@ -36,35 +29,27 @@ class SolveResult:
 
     @property
     def has_solution(self) -> bool:
-        return self.status in ("optimal", "time_limit_feasible")
+        return has_solution(self.status)
 
     def describe(self) -> str:
-        return describe_status(self.status, self.gap, self.message)
+        return status_sentence(self.status, self.gap, "en", self.message)
 
 
-def describe_status(status: str, gap: float | None, note: str = "") -> str:
-    """A solve's status in a planner's words, with the gap of a run stopped at the time limit."""
-    text = STATUS_TEXT[status]
-    if status == "time_limit_feasible":
-        text += f" (relative gap {gap:.2%})" if gap is not None else " (gap unknown)"
-    return text + (f": {note}" if note else "")
-
-
-def classify(status: int, sol_status: int) -> str:
+def classify(status: int, sol_status: int) -> SolveStatus:
     """PuLP's two status codes in words; a time-limited run also reports status 'Optimal'."""
     if status == pulp.LpStatusOptimal:
         if sol_status == pulp.LpSolutionOptimal:
-            return "optimal"
+            return SolveStatus.OPTIMAL
         if sol_status == pulp.LpSolutionIntegerFeasible:
-            return "time_limit_feasible"
-        return "time_limit_no_solution"
+            return SolveStatus.TIME_LIMIT_FEASIBLE
+        return SolveStatus.TIME_LIMIT_NO_SOLUTION
     if status == pulp.LpStatusInfeasible or sol_status == pulp.LpSolutionInfeasible:
-        return "infeasible"
+        return SolveStatus.INFEASIBLE
     if status == pulp.LpStatusUnbounded or sol_status == pulp.LpSolutionUnbounded:
-        return "unbounded"
+        return SolveStatus.UNBOUNDED
     if status == pulp.LpStatusNotSolved:
-        return "time_limit_no_solution"
-    return "error"
+        return SolveStatus.TIME_LIMIT_NO_SOLUTION
+    return SolveStatus.ERROR
 
 
 _banner_shown = False
@@ -121,67 +106,97 @@ def run(prob: pulp.LpProblem, solver: str = "highs", time_limit: float | None = 
     from; PuLP's CBC call takes none. `highs_options` are HiGHS option values (ignored by CBC).
     """
     options = dict(highs_options or {})
-    if solver not in SOLVERS:
-        raise ValueError(f"unknown solver '{solver}': use one of {', '.join(SOLVERS)}")
-    if start and solver != "highs":
-        raise ValueError("a starting solution is only passed to HiGHS")
+    _check_arguments(solver, start)
     limit = None if time_limit is None else max(float(time_limit), 0.01)
     log_path = None
     start_time = time.perf_counter()
     try:
-        if solver == "highs":
-            _swallow_highs_banner()
-            engine = _HiGHSWithStart(start, msg=False, timeLimit=limit, **options)
-        else:
-            # CBC prints its bound only to the log, so the gap is read from there.
-            fd, log_path = tempfile.mkstemp(prefix="fupin-cbc-", suffix=".log")
-            os.close(fd)
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")
-                engine = pulp.PULP_CBC_CMD(msg=False, timeLimit=limit, logPath=log_path)
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore")
-            prob.solve(engine)
-            if start and prob.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
-                # Seen with HiGHS 1.16 on a tiny model solved in presolve: the values handed back were
-                # the start's, not those of the objective it reported. Then solve again without it.
-                reported = prob.solverModel.getInfo().objective_function_value
-                if abs(pulp.value(prob.objective) - reported) > 1e-6 * max(1.0, abs(reported)):
-                    remaining = None if limit is None else max(limit - (time.perf_counter() - start_time), 0.01)
-                    prob.solve(pulp.HiGHS(msg=False, timeLimit=remaining, **options))
+        engine, log_path = _engine(solver, limit, start, options)
+        _solve(prob, engine, start, limit, options, start_time)
     except Exception as exc:  # the solver libraries raise many types; all mean "no result"
-        return SolveResult("error", solver, time.perf_counter() - start_time, message=str(exc) or type(exc).__name__)
+        return SolveResult(SolveStatus.ERROR, solver, time.perf_counter() - start_time,
+                           message=str(exc) or type(exc).__name__)
     finally:
         seconds = time.perf_counter() - start_time
-        gap = _cbc_gap(log_path) if log_path else None
+        cbc_gap = _cbc_gap(log_path) if log_path else None
         if log_path:
             os.unlink(log_path)
-    status = classify(prob.status, prob.sol_status)
-    if solver == "highs" and status == "infeasible":
-        status = _highs_infeasible_or_unbounded(prob)
-    objective = pulp.value(prob.objective) if status in ("optimal", "time_limit_feasible") else None
-    bound = None
-    if status == "optimal":
-        gap, bound = 0.0, objective
-    elif status == "time_limit_feasible":
-        gap = _highs_gap(prob) if solver == "highs" else gap
-        if gap is not None:
-            bound = objective - gap * max(abs(objective), 1e-9)  # both solvers divide by the incumbent
-    else:
-        gap = None
+    status = _status(prob, solver)
+    objective = pulp.value(prob.objective) if status.has_solution else None
+    gap, bound = _gap_and_bound(status, objective, _highs_gap(prob) if solver == "highs" else cbc_gap)
     return SolveResult(status, solver, seconds, objective, gap, bound=bound)
 
 
-def _highs_infeasible_or_unbounded(prob: pulp.LpProblem) -> str:
+def _check_arguments(solver: str, start: dict[str, float] | None) -> None:
+    """Refuse an unknown solver, and a starting solution for any solver but HiGHS."""
+    if solver not in SOLVERS:
+        raise ValueError(f"unknown solver '{solver}': use one of {', '.join(SOLVERS)}")
+    if start and solver != "highs":
+        raise ValueError("a starting solution is only passed to HiGHS")
+
+
+def _engine(solver: str, limit: float | None, start: dict[str, float] | None,
+            options: dict) -> tuple[pulp.LpSolver, str | None]:
+    """PuLP's solver object for `solver`, and the path of CBC's log (None for HiGHS)."""
+    if solver == "highs":
+        _swallow_highs_banner()
+        return _HiGHSWithStart(start, msg=False, timeLimit=limit, **options), None
+    # CBC prints its bound only to the log, so the gap is read from there.
+    fd, log_path = tempfile.mkstemp(prefix="fupin-cbc-", suffix=".log")
+    os.close(fd)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return pulp.PULP_CBC_CMD(msg=False, timeLimit=limit, logPath=log_path), log_path
+
+
+def _solve(prob: pulp.LpProblem, engine: pulp.LpSolver, start: dict[str, float] | None,
+           limit: float | None, options: dict, start_time: float) -> None:
+    """Run the engine; when HiGHS handed back its start's values instead of its solution, solve again."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        prob.solve(engine)
+        if start and prob.sol_status in (pulp.LpSolutionOptimal, pulp.LpSolutionIntegerFeasible):
+            # Seen with HiGHS 1.16 on a tiny model solved in presolve: the values handed back were
+            # the start's, not those of the objective it reported. Then solve again without it.
+            reported = prob.solverModel.getInfo().objective_function_value
+            if abs(pulp.value(prob.objective) - reported) > 1e-6 * max(1.0, abs(reported)):
+                remaining = None if limit is None else max(limit - (time.perf_counter() - start_time), 0.01)
+                prob.solve(pulp.HiGHS(msg=False, timeLimit=remaining, **options))
+
+
+def _status(prob: pulp.LpProblem, solver: str) -> SolveStatus:
+    """The solved problem's status; HiGHS's 'infeasible or unbounded' is told apart."""
+    status = classify(prob.status, prob.sol_status)
+    if solver == "highs" and status == SolveStatus.INFEASIBLE:
+        status = _highs_infeasible_or_unbounded(prob)
+    return status
+
+
+def _gap_and_bound(status: SolveStatus, objective: float | None,
+                   solver_gap: float | None) -> tuple[float | None, float | None]:
+    """The relative gap and the proven bound: 0 and the objective when optimal, the solver's gap
+    (relative to the incumbent, as both solvers define it) when stopped at the time limit."""
+    if status == SolveStatus.OPTIMAL:
+        return 0.0, objective
+    if status == SolveStatus.TIME_LIMIT_FEASIBLE:
+        if solver_gap is None:
+            return None, None
+        return solver_gap, objective - solver_gap * max(abs(objective), 1e-9)
+    return None, None
+
+
+def _highs_infeasible_or_unbounded(prob: pulp.LpProblem) -> SolveStatus:
     """PuLP reports HiGHS's 'unbounded or infeasible' as infeasible; without presolve HiGHS can tell."""
     import highspy
 
     model = prob.solverModel
     if model.getModelStatus() != highspy.HighsModelStatus.kUnboundedOrInfeasible:
-        return "infeasible"
+        return SolveStatus.INFEASIBLE
     model.setOptionValue("presolve", "off")
     model.run()
-    return "unbounded" if model.getModelStatus() == highspy.HighsModelStatus.kUnbounded else "infeasible"
+    if model.getModelStatus() == highspy.HighsModelStatus.kUnbounded:
+        return SolveStatus.UNBOUNDED
+    return SolveStatus.INFEASIBLE
 
 
 def _highs_gap(prob: pulp.LpProblem) -> float | None:

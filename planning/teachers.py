@@ -13,7 +13,8 @@ import pulp
 from .inputs import (STAGES, County, DataProblems, Scenario, check_counties, check_keyed_counts,
                      county_lookup, read_data_dir)
 from .runs import run_view_model
-from .solve import STATUS_TEXT, SolveResult, int_value, run
+from .solve import SolveResult, int_value, run
+from .status import SolveStatus, status_sentence
 
 MARGINAL_METHOD = ("re-solve of the first stage with the county's special_post_capacity + 1 "
                    "(and total_posts + 1 for the province); value = how much the weighted unmet "
@@ -129,13 +130,13 @@ class SpecialPostModel:
         prob, x, weighted_unmet = self._build(capacity, total_posts)
         prob += weighted_unmet
         result = run(prob, solver, deadline - time.perf_counter())
-        if result.status != "optimal":
+        if result.status != SolveStatus.OPTIMAL:
             return None
         return self._weighted_unmet({k: int_value(x.get(k)) for k in self.shortage})
 
     def _marginal_values(self, solver: str, deadline: float, plan: "SpecialPostPlan") -> dict:
         out = {"method": MARGINAL_METHOD, "counties": {}, "total_posts": None, "note": ""}
-        if plan.first.status != "optimal":
+        if plan.first.status != SolveStatus.OPTIMAL:
             out["note"] = "not computed: the first stage was not proven optimal"
             return out
         base = plan.objective
@@ -167,13 +168,14 @@ class SpecialPostPlan:
     kind: str = field(default="teachers", init=False)
 
     @property
-    def status(self) -> str:
-        """Words from solve.STATUS_TEXT; 'optimal' only when both stages are proven optimal."""
+    def status(self) -> SolveStatus:
+        """'optimal' only when both stages are proven optimal."""
         if not self.first.has_solution:
             return self.first.status
-        if self.first.status == "optimal" and self.second is not None and self.second.status == "optimal":
-            return "optimal"
-        return "time_limit_feasible"
+        second = self.second.status if self.second is not None else None
+        if self.first.status == SolveStatus.OPTIMAL and second == SolveStatus.OPTIMAL:
+            return SolveStatus.OPTIMAL
+        return SolveStatus.TIME_LIMIT_FEASIBLE
 
     @property
     def has_solution(self) -> bool:
@@ -182,10 +184,10 @@ class SpecialPostPlan:
     def describe(self) -> str:
         if not self.first.has_solution:
             return self.first.describe()
-        if self.status == "optimal":
-            return STATUS_TEXT["optimal"]
+        if self.status == SolveStatus.OPTIMAL:
+            return status_sentence(SolveStatus.OPTIMAL)
         parts = [f"first stage {self.first.describe()}"]
-        if self.second is not None and self.second.status != "optimal":
+        if self.second is not None and self.second.status != SolveStatus.OPTIMAL:
             parts.append(f"second stage (fairness) {self.second.describe()}")
         return "; ".join(parts)
 

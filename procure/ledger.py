@@ -6,22 +6,14 @@ import datetime as dt
 import difflib
 import hashlib
 from dataclasses import dataclass, field
-from decimal import Decimal
 from pathlib import Path
 from typing import Iterable
 
 from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, aliased
 
-from . import audit
-from common.errors import FupinError, InputFileError, RowProblem
-from .masterdata import check_master_row, packaging_weights
-from db.models import Canteen, Category, ImportBatch, MonthClose, PackagingWeight, Purchase, Supplier, utcnow
-from common.tables import Field, Row, read_table
-from .units import CANONICAL_UNITS, KG_PER_UNIT, normalise_unit, to_mg
 from common.cells import (
     clean_text,
-    fen_to_yuan,
     is_blank,
     month_bounds,
     month_label,
@@ -30,7 +22,25 @@ from common.cells import (
     parse_money_fen,
     parse_month,
     parse_positive_decimal,
+    required,
 )
+from common.errors import FupinError, InputFileError, RowProblem
+from common.tables import Field, Row, read_table
+from db.models import (
+    Canteen,
+    Category,
+    ImportBatch,
+    MonthClose,
+    PackagingWeight,
+    Purchase,
+    Supplier,
+    utcnow,
+)
+
+from . import audit
+from .masterdata import check_master_row, packaging_weights
+from .rules import eligible_on
+from .units import CANONICAL_UNITS, KG_PER_UNIT, normalise_unit, to_mg
 
 PURCHASE_FIELDS = [
     Field("date", ("日期", "采购日期")),
@@ -60,12 +70,12 @@ class ImportResult:
     notices: list[RowProblem] = field(default_factory=list)
 
     @property
-    def added_kg(self) -> Decimal:
-        return sum((Decimal(a["qty_mg"]) for a in self.added), Decimal(0)) / 1_000_000
+    def added_mg(self) -> int:
+        return sum(a["qty_mg"] for a in self.added)
 
     @property
-    def added_yuan(self) -> Decimal:
-        return fen_to_yuan(sum(a["amount_fen"] for a in self.added))
+    def added_fen(self) -> int:
+        return sum(a["amount_fen"] for a in self.added)
 
 
 class _Directory:
@@ -115,71 +125,82 @@ class _LineParser:
         return day
 
     def parse(self, row: Row) -> tuple[dict | None, list[RowProblem]]:
+        """The row's ledger values, or None and every problem found in it."""
         problems: list[RowProblem] = []
-        v = row.values
-        out: dict = {}
-
-        def cell(name, fn):
-            try:
-                return fn(v.get(name))
-            except ValueError as exc:
-                problems.append(RowProblem(row.number, row.columns.get(name, name), str(exc)))
-                return None
-
-        day = cell("date", self._date)
-        if day is not None:
-            if day > self.today:
-                problems.append(RowProblem(row.number, row.columns["date"], f"{day} is in the future"))
-            elif month_label(day) in self.closed:
-                problems.append(RowProblem(row.number, row.columns["date"],
-                                           f"month {month_label(day)} is closed: ask for it to be reopened "
-                                           f"(fupin procure reopen --month {month_label(day)} --reason ...)"))
-        canteen = cell("canteen", lambda x: self.canteens.find(clean_text(x)))
-        supplier = cell("supplier", lambda x: self.suppliers.find(clean_text(x)))
-        category = cell("category", lambda x: self.categories.find(clean_text(x)))
-        product = cell("product", _required("product name (品名)"))
-        quantity = cell("quantity", parse_positive_decimal)
-        unit = cell("unit", _required(f"unit ({CANONICAL_UNITS})"))
-        amount = cell("amount", parse_money_fen)
-        ref = cell("ref", _required("invoice or mall order number (单号)"))
-        line = cell("line", _line_number)
-        if unit is not None and product is not None and quantity is not None:
-            kg_per_unit = KG_PER_UNIT.get(normalise_unit(unit)) or self.packaging.get((product, normalise_unit(unit)))
-            if kg_per_unit is None:
-                problems.append(RowProblem(row.number, row.columns["unit"],
-                                           f"unknown unit '{unit}' for '{product}': use {CANONICAL_UNITS}, or define "
-                                           f"its weight: fupin procure unit-weight '{product}' '{unit}' KG"))
-            else:
-                try:
-                    out["qty_mg"] = to_mg(quantity, kg_per_unit)
-                except ValueError as exc:
-                    problems.append(RowProblem(row.number, row.columns["quantity"], f"'{quantity}' {exc}"))
+        cells = self._cells(row, problems)
+        if cells["date"] is not None:
+            self._check_date(row, cells["date"], problems)
+        qty_mg = self._mass(row, cells, problems)
         if problems:
             return None, problems
-        note = clean_text(v.get("note")) or None
-        is_pa = supplier.eligible_on(day)
+        return self._values(row, cells, qty_mg), []
+
+    def _cells(self, row: Row, problems: list[RowProblem]) -> dict:
+        """Each cell through its parser; a cell that does not parse is None and a problem."""
+        parsers = {
+            "date": self._date,
+            "canteen": lambda x: self.canteens.find(clean_text(x)),
+            "supplier": lambda x: self.suppliers.find(clean_text(x)),
+            "category": lambda x: self.categories.find(clean_text(x)),
+            "product": required("product name (品名)"),
+            "quantity": parse_positive_decimal,
+            "unit": required(f"unit ({CANONICAL_UNITS})"),
+            "amount": parse_money_fen,
+            "ref": required("invoice or mall order number (单号)"),
+            "line": _line_number,
+        }
+        cells: dict = {}
+        for name, parse in parsers.items():
+            try:
+                cells[name] = parse(row.values.get(name))
+            except ValueError as exc:
+                problems.append(RowProblem(row.number, row.columns.get(name, name), str(exc)))
+                cells[name] = None
+        return cells
+
+    def _check_date(self, row: Row, day: dt.date, problems: list[RowProblem]) -> None:
+        """Not in the future, not in a closed month."""
+        if day > self.today:
+            problems.append(RowProblem(row.number, row.columns["date"], f"{day} is in the future"))
+        elif month_label(day) in self.closed:
+            problems.append(RowProblem(row.number, row.columns["date"],
+                                       f"month {month_label(day)} is closed: ask for it to be reopened "
+                                       f"(fupin procure reopen --month {month_label(day)} --reason ...)"))
+
+    def _mass(self, row: Row, cells: dict, problems: list[RowProblem]) -> int | None:
+        """Quantity x the unit's (or the product's packaging) weight, in exact milligrams."""
+        product, quantity, unit = cells["product"], cells["quantity"], cells["unit"]
+        if unit is None or product is None or quantity is None:
+            return None
+        kg_per_unit = KG_PER_UNIT.get(normalise_unit(unit)) or self.packaging.get((product, normalise_unit(unit)))
+        if kg_per_unit is None:
+            problems.append(RowProblem(row.number, row.columns["unit"],
+                                       f"unknown unit '{unit}' for '{product}': use {CANONICAL_UNITS}, or define "
+                                       f"its weight: fupin procure unit-weight '{product}' '{unit}' KG"))
+            return None
+        try:
+            return to_mg(quantity, kg_per_unit)
+        except ValueError as exc:
+            problems.append(RowProblem(row.number, row.columns["quantity"], f"'{quantity}' {exc}"))
+            return None
+
+    def _values(self, row: Row, cells: dict, qty_mg: int) -> dict:
+        """The ledger row, with eligibility judged on the purchase date (and a notice when it does not count)."""
+        supplier, day = cells["supplier"], cells["date"]
+        is_pa = eligible_on(supplier.eligibility, supplier.valid_from, supplier.valid_to, day)
         if not is_pa and supplier.eligibility != "none":
             period = f"{supplier.valid_from or '…'} to {supplier.valid_to or '…'}"
             self.notices[row.number] = RowProblem(
                 row.number, row.columns["supplier"],
                 f"{supplier.code} is '{supplier.eligibility}' only from {period}, not on {day}: "
                 "the line is recorded but does not count toward the quota")
-        out.update(
-            purchase_date=day, canteen_id=canteen.id, supplier_id=supplier.id, category_id=category.id,
-            product=product, quantity=str(quantity), unit=unit, amount_fen=amount, ref=ref, line=line,
-            is_pa=is_pa, pa_source=supplier.eligibility if is_pa else "none",
-            pa_certificate=supplier.certificate if is_pa else None, note=note,
+        return dict(
+            qty_mg=qty_mg, purchase_date=day, canteen_id=cells["canteen"].id, supplier_id=supplier.id,
+            category_id=cells["category"].id, product=cells["product"], quantity=str(cells["quantity"]),
+            unit=cells["unit"], amount_fen=cells["amount"], ref=cells["ref"], line=cells["line"], is_pa=is_pa,
+            pa_source=supplier.eligibility if is_pa else "none",
+            pa_certificate=supplier.certificate if is_pa else None, note=clean_text(row.values.get("note")) or None,
         )
-        return out, []
-
-
-def _required(what: str):
-    def parse(value: object) -> str:
-        text = clean_text(value)
-        if not text:
-            raise ValueError(f"is empty: enter the {what}")
-        return text
-    return parse
 
 
 def _line_number(value: object) -> int:

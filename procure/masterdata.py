@@ -10,8 +10,17 @@ from typing import Callable
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from . import audit
+from common.cells import (
+    choice,
+    is_blank,
+    optional_text,
+    parse_bool,
+    parse_optional_date,
+    parse_positive_decimal,
+    required_text,
+)
 from common.errors import FupinError, InputFileError, RowProblem
+from common.tables import Field, Row, parse_rows, read_table
 from db.models import (
     Canteen,
     Category,
@@ -22,21 +31,11 @@ from db.models import (
     PackagingWeight,
     Supplier,
 )
-from common.tables import Field, Row, read_table
+
+from . import audit
 from .units import CANONICAL_UNITS, is_weight_unit, normalise_unit
-from common.cells import clean_text, is_blank, parse_bool, parse_optional_date, parse_positive_decimal
 
-
-def _choice(mapping: dict[str, str], what: str) -> Callable[[object], str]:
-    def parse(value: object) -> str:
-        text = clean_text(value).lower()
-        if text in mapping:
-            return mapping[text]
-        raise ValueError(f"'{clean_text(value)}' is not a {what}; use one of: {', '.join(sorted(set(mapping.values())))}")
-    return parse
-
-
-parse_kind = _choice({
+parse_kind = choice({
     "university": InstitutionKind.UNIVERSITY, "大学": InstitutionKind.UNIVERSITY, "本科": InstitutionKind.UNIVERSITY,
     "普通高校": InstitutionKind.UNIVERSITY,
     "higher_vocational": InstitutionKind.HIGHER_VOCATIONAL, "高职": InstitutionKind.HIGHER_VOCATIONAL,
@@ -44,27 +43,16 @@ parse_kind = _choice({
     "secondary_vocational": InstitutionKind.SECONDARY_VOCATIONAL, "中职": InstitutionKind.SECONDARY_VOCATIONAL,
     "中专": InstitutionKind.SECONDARY_VOCATIONAL, "中等职业学校": InstitutionKind.SECONDARY_VOCATIONAL,
 }, "kind of institution")
-parse_operator = _choice({
+parse_operator = choice({
     "self": Operator.SELF, "自营": Operator.SELF,
     "contractor": Operator.CONTRACTOR, "承包": Operator.CONTRACTOR, "外包": Operator.CONTRACTOR,
 }, "canteen operator")
-parse_eligibility = _choice({
+parse_eligibility = choice({
     "certified": Eligibility.CERTIFIED, "认定": Eligibility.CERTIFIED, "扶贫产品认定": Eligibility.CERTIFIED,
     "mall": Eligibility.MALL, "商城": Eligibility.MALL, "扶贫网": Eligibility.MALL, "爱心扶贫网": Eligibility.MALL,
     "village": Eligibility.VILLAGE, "帮扶村": Eligibility.VILLAGE, "定点帮扶村": Eligibility.VILLAGE,
     "none": Eligibility.NONE, "无": Eligibility.NONE, "否": Eligibility.NONE, "非扶贫": Eligibility.NONE,
 }, "supplier eligibility")
-
-
-def _text(value: object) -> str:
-    text = clean_text(value)
-    if not text:
-        raise ValueError("is empty")
-    return text
-
-
-def _optional_text(value: object) -> str | None:
-    return clean_text(value) or None
 
 
 @dataclass(frozen=True)
@@ -82,28 +70,28 @@ NAME = Field("name", ("名称", "名字"))
 KINDS: dict[str, MasterKind] = {
     "institutions": MasterKind("institutions", Institution, "code",
         [CODE, NAME, Field("kind", ("类型", "类别", "院校类型"))],
-        {"code": _text, "name": _text, "kind": parse_kind}),
+        {"code": required_text, "name": required_text, "kind": parse_kind}),
     "canteens": MasterKind("canteens", Canteen, "code",
         [CODE, Field("institution", ("院校", "学校", "院校代码")), NAME,
          Field("operator", ("经营方式", "经营"), required=False),
          Field("contractor", ("承包方", "承包商"), required=False)],
-        {"code": _text, "institution": _text, "name": _text, "operator": lambda v: None if is_blank(v) else parse_operator(v),
-         "contractor": _optional_text}),
+        {"code": required_text, "institution": required_text, "name": required_text, "operator": lambda v: None if is_blank(v) else parse_operator(v),
+         "contractor": optional_text}),
     "suppliers": MasterKind("suppliers", Supplier, "code",
         [CODE, NAME, Field("eligibility", ("扶贫资格", "资格", "来源类型")),
          Field("certificate", ("证书编号", "认定证书", "证书号"), required=False),
          Field("county", ("认定县", "发证县", "市县"), required=False),
          Field("valid_from", ("有效期起", "生效日期"), required=False),
          Field("valid_to", ("有效期止", "失效日期"), required=False)],
-        {"code": _text, "name": _text, "eligibility": parse_eligibility, "certificate": _optional_text,
-         "county": _optional_text, "valid_from": parse_optional_date, "valid_to": parse_optional_date}),
+        {"code": required_text, "name": required_text, "eligibility": parse_eligibility, "certificate": optional_text,
+         "county": optional_text, "valid_from": parse_optional_date, "valid_to": parse_optional_date}),
     "categories": MasterKind("categories", Category, "code",
         [CODE, NAME, Field("counts_toward_quota", ("计入比例", "是否计入", "计入"))],
-        {"code": _text, "name": _text, "counts_toward_quota": parse_bool}),
+        {"code": required_text, "name": required_text, "counts_toward_quota": parse_bool}),
     "packaging": MasterKind("packaging", PackagingWeight, "product,unit",
         [Field("product", ("品名", "产品")), Field("unit", ("单位", "包装单位")),
          Field("kg_per_unit", ("kg", "每件公斤", "每单位公斤", "重量"))],
-        {"product": _text, "unit": _text, "kg_per_unit": parse_positive_decimal}),
+        {"product": required_text, "unit": required_text, "kg_per_unit": parse_positive_decimal}),
 }
 
 
@@ -117,23 +105,11 @@ class MasterImportResult:
 
 
 def _parse_rows(kind: MasterKind, rows: list[Row]) -> tuple[list[tuple[Row, dict]], list[RowProblem]]:
-    problems: list[RowProblem] = []
-    parsed: list[tuple[Row, dict]] = []
-    for row in rows:
-        values: dict[str, object] = {}
-        ok = True
-        for name, parser in kind.parsers.items():
-            if name not in row.values:
-                values[name] = None
-                continue
-            try:
-                values[name] = parser(row.values[name])
-            except ValueError as exc:
-                problems.append(RowProblem(row.number, row.columns[name], str(exc)))
-                ok = False
-        if ok:
-            problems += check_master_row(kind.name, row, values)
-            parsed.append((row, values))
+    parsed, problems = parse_rows(rows, kind.parsers)
+    for row, values in parsed:
+        for name in kind.parsers:
+            values.setdefault(name, None)  # an optional column the file lacks
+        problems += check_master_row(kind.name, row, values)
     return parsed, problems
 
 

@@ -16,24 +16,17 @@ from fractions import Fraction
 from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
+from common.cells import month_bounds, month_label, parse_month
 from common.errors import FupinError
 from db.models import Canteen, Category, Institution, Purchase
+
 from .rules import Basis, QuotaRule, Scope
-from common.cells import month_bounds, month_label, parse_month
 
 
 class Status(StrEnum):
     COMPLIANT = "compliant"
     SHORT = "short"
     NO_PURCHASES = "no_purchases"
-
-
-def round_half_up(value: Fraction, places: int) -> Decimal:
-    """Exact half-up rounding of a fraction (negative values round away from zero)."""
-    scaled = abs(value) * 10**places
-    whole = int(scaled + Fraction(1, 2))
-    out = Decimal(whole).scaleb(-places)
-    return -out if value < 0 else out
 
 
 @dataclass(frozen=True)
@@ -57,26 +50,45 @@ class Tally:
     def share_amount(self) -> Fraction | None:
         return Fraction(self.pa_fen, self.total_fen) if self.total_fen else None
 
+    def share(self, basis: Basis) -> Fraction | None:
+        """The share the rule's basis judges: of quantity, or of amount."""
+        return self.share_amount if basis == Basis.AMOUNT else self.share_qty
+
     def shortfall_mg(self, threshold: Decimal) -> Fraction:
-        return max(Fraction(0), Fraction(threshold) * self.total_mg - self.pa_mg)
+        return shortfall(threshold, self.total_mg, self.pa_mg)
 
     def shortfall_fen(self, threshold: Decimal) -> Fraction:
-        return max(Fraction(0), Fraction(threshold) * self.total_fen - self.pa_fen)
+        return shortfall(threshold, self.total_fen, self.pa_fen)
 
     def meets(self, rule: QuotaRule) -> bool:
         if rule.basis == Basis.AMOUNT:
-            return self.pa_fen >= Fraction(rule.threshold) * self.total_fen
-        return self.pa_mg >= Fraction(rule.threshold) * self.total_mg
+            return self.shortfall_fen(rule.threshold) == 0
+        return self.shortfall_mg(rule.threshold) == 0
+
+    @property
+    def bought(self) -> bool:
+        return bool(self.total_mg or self.total_fen)
+
+
+def shortfall(threshold: Decimal, total: int | Fraction, pa: int | Fraction) -> Fraction:
+    """What is still missing to reach the threshold: max(0, threshold x total - pa), exact."""
+    return max(Fraction(0), Fraction(threshold) * total - pa)
+
+
+def judged_parts(counting: list[Tally], rule: QuotaRule) -> list[Tally]:
+    """The scope rule. Pooled: the month's counting categories together; per category: each on its own."""
+    return [t for t in counting if t.bought] if rule.scope == Scope.PER_CATEGORY else [sum(counting, Tally())]
 
 
 def status_of(counting: list["Tally"], rule: QuotaRule) -> Status:
-    """Pooled: the month's counting categories together; per category: each one on its own."""
-    pooled = sum(counting, Tally())
-    if pooled.total_mg == 0 and pooled.total_fen == 0:
+    if not sum(counting, Tally()).bought:
         return Status.NO_PURCHASES
-    parts = counting if rule.scope == Scope.PER_CATEGORY else [pooled]
-    ok = all(t.meets(rule) for t in parts if t.total_mg or t.total_fen)
-    return Status.COMPLIANT if ok else Status.SHORT
+    return Status.COMPLIANT if all(t.meets(rule) for t in judged_parts(counting, rule)) else Status.SHORT
+
+
+def months_compliant(statuses: list[Status]) -> tuple[int, int]:
+    """Over a period: (months compliant, months with purchases)."""
+    return (sum(s == Status.COMPLIANT for s in statuses), sum(s != Status.NO_PURCHASES for s in statuses))
 
 
 @dataclass
@@ -126,6 +138,21 @@ class Rollup:
     short: int
     no_purchases: int
 
+    def __add__(self, other: "Rollup") -> "Rollup":
+        """The same institution (or the province) over two periods: sums and counts added."""
+        return Rollup(self.code, self.name, self.tally + other.tally, self.shortfall_mg + other.shortfall_mg,
+                      self.shortfall_fen + other.shortfall_fen, self.canteens + other.canteens,
+                      self.compliant + other.compliant, self.short + other.short,
+                      self.no_purchases + other.no_purchases)
+
+
+def over_period(rollups: list[Rollup]) -> Rollup:
+    """One roll-up of several months' roll-ups of the same institution (or the province)."""
+    total = rollups[0]
+    for r in rollups[1:]:
+        total = total + r
+    return total
+
 
 @dataclass
 class MonthCompliance:
@@ -148,7 +175,7 @@ def _sums(session: Session, start: dt.date, end: dt.date):
 
 
 def _shortfalls(counting: list[Tally], rule: QuotaRule) -> tuple[Fraction, Fraction]:
-    parts = counting if rule.scope == Scope.PER_CATEGORY else [sum(counting, Tally())]
+    parts = judged_parts(counting, rule)
     return (sum((t.shortfall_mg(rule.threshold) for t in parts), Fraction(0)),
             sum((t.shortfall_fen(rule.threshold) for t in parts), Fraction(0)))
 
@@ -159,11 +186,12 @@ def _projection(tally: Tally, first: dt.date, today: dt.date, rule: QuotaRule) -
     days = calendar.monthrange(first.year, first.month)[1]
     pace = Fraction(days, today.day)
     total, pa = tally.total_mg * pace, tally.pa_mg * pace
-    needed = max(Fraction(0), Fraction(rule.threshold) * total - tally.pa_mg)
+    needed = shortfall(rule.threshold, total, tally.pa_mg)
     return Projection(today.day, days, total, pa, needed)
 
 
-def _rollup(code: str, name: str, rows: list[CanteenCompliance]) -> Rollup:
+def rollup(code: str, name: str, rows: list[CanteenCompliance]) -> Rollup:
+    """Canteen lines (of one institution, the province, or one canteen over months) summed and counted."""
     return Rollup(
         code, name, sum((r.tally for r in rows), Tally()),
         sum((r.shortfall_mg for r in rows), Fraction(0)), sum((r.shortfall_fen for r in rows), Fraction(0)),
@@ -201,5 +229,5 @@ def month_compliance(session: Session, month: str, rule: QuotaRule, institution:
     by_inst: dict[tuple[str, str], list[CanteenCompliance]] = {}
     for line in lines:
         by_inst.setdefault((line.institution, line.institution_name), []).append(line)
-    institutions = [_rollup(code, name, rows) for (code, name), rows in by_inst.items()]
-    return MonthCompliance(month_label(first), rule, lines, institutions, _rollup("province", "全省", lines), today)
+    institutions = [rollup(code, name, rows) for (code, name), rows in by_inst.items()]
+    return MonthCompliance(month_label(first), rule, lines, institutions, rollup("province", "全省", lines), today)

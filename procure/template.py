@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import io
 from pathlib import Path
 
+from common.files import atomic_write
 
 from .ledger import PURCHASE_FIELDS
 
@@ -50,7 +52,7 @@ def write_template(path: Path | str) -> Path:
     for row in INSTRUCTIONS:
         help_ws.append(list(row))
     help_ws.column_dimensions["B"].width = 70
-    tmp = path.with_name(path.name + ".tmp")
-    wb.save(tmp)
-    tmp.replace(path)
+    buf = io.BytesIO()
+    wb.save(buf)
+    atomic_write(path, buf.getvalue())
     return path

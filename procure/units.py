@@ -1,14 +1,20 @@
-"""Units of weight seen on Chinese purchase slips, converted to milligrams exactly.
+"""Units, in one place: weights seen on Chinese purchase slips to exact milligrams, fen to yuan,
+and how kg, yuan and shares are shown (rounded half up by common.numbers, for display only).
 
-The ledger stores mass as integer milligrams so that sums are exact on every database and a
-kilogram figure with 3 decimals (whole grams) can always be shown by rounding half up.
+The ledger stores mass as integer milligrams and money as integer fen, so that sums are exact
+on every database; kg are shown with 3 decimals (whole grams), yuan with 2, shares with 4.
 """
 
 from __future__ import annotations
 
 from decimal import Decimal
+from fractions import Fraction
+
+from common.numbers import round_half_up
 
 MG_PER_KG = 1_000_000
+FEN_PER_YUAN = 100
+KG_PLACES, YUAN_PLACES, SHARE_PLACES, PERCENT_PLACES = 3, 2, 4, 2
 
 # Multipliers to kilograms. 斤 and 两 are the modern market units (500 g, 50 g).
 KG_PER_UNIT: dict[str, Decimal] = {
@@ -42,3 +48,33 @@ def to_mg(quantity: Decimal, kg_per_unit: Decimal) -> int:
     if mg != mg.to_integral_value():
         raise ValueError("is more precise than 1 milligram")
     return int(mg)
+
+
+def mg_to_kg(mg: int) -> Decimal:
+    """Exact kilograms of a mass in milligrams (no rounding)."""
+    return Decimal(mg) / MG_PER_KG
+
+
+def fen_to_yuan(fen: int) -> Decimal:
+    """Exact yuan of an amount in fen."""
+    return Decimal(fen) / FEN_PER_YUAN
+
+
+def kg(mg: int | Fraction) -> str:
+    """Milligrams shown as kg with 3 decimals, half up: 500 mg -> '0.001'."""
+    return str(round_half_up(Fraction(mg) / MG_PER_KG, KG_PLACES))
+
+
+def yuan(fen: int | Fraction) -> str:
+    """Fen shown as yuan with 2 decimals, half up."""
+    return str(round_half_up(Fraction(fen) / FEN_PER_YUAN, YUAN_PLACES))
+
+
+def share(value: Fraction | Decimal | None) -> str:
+    """A share as a fraction with 4 decimals ('0.2914'), '' when there is none (nothing bought)."""
+    return "" if value is None else str(round_half_up(value, SHARE_PLACES))
+
+
+def percent(value: Fraction | Decimal | None, none: str = "—") -> str:
+    """A share as a percentage with 2 decimals ('29.14%'), `none` when there is none."""
+    return none if value is None else f"{round_half_up(Fraction(value) * 100, PERCENT_PLACES)}%"

@@ -1,4 +1,5 @@
-"""Charts as SVG (matplotlib, Agg backend), placed inline in the report HTML."""
+"""Charts for the reports (matplotlib, Agg backend): the 12-month share chart as a PNG picture,
+the planning bar charts and county maps as SVG placed inline in the report HTML."""
 
 from __future__ import annotations
 
@@ -10,12 +11,11 @@ import matplotlib
 
 matplotlib.use("Agg")
 
+from markupsafe import Markup  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
 from matplotlib.ticker import PercentFormatter  # noqa: E402
-
-from markupsafe import Markup  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from .render import CjkFont, text_width  # noqa: E402

@@ -1,7 +1,8 @@
 """View models for the compliance reports, built from procure.quota results and the ledger rows.
 
-Every figure is formatted by procure.output (kg 3 decimals, yuan 2, shares 4, half up), so a
-report shows exactly what `fupin procure compliance` shows for the same month.
+Every figure is computed by procure.quota and formatted by procure.units (kg 3 decimals, yuan 2,
+shares 4, half up), so a report shows exactly what `fupin procure compliance` shows for the same
+month; this module only chooses and lays out the figures.
 """
 
 from __future__ import annotations
@@ -15,13 +16,24 @@ from fractions import Fraction
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from procure import quota
+from common.cells import month_bounds, month_label, parse_month
 from common.errors import FupinError
 from db.models import AuditEvent, Canteen, Category, Institution, Purchase, Supplier
-from procure.formats import kg, share, yuan
-from procure.quota import CanteenCompliance, MonthCompliance, Rollup, Status, Tally, round_half_up
-from procure.rules import Basis, QuotaRule
-from common.cells import month_bounds, month_label, parse_month
+from procure import quota
+from procure.formats import tally_figures
+from procure.quota import (
+    CanteenCompliance,
+    MonthCompliance,
+    Rollup,
+    Status,
+    Tally,
+    months_compliant,
+    over_period,
+    rollup,
+)
+from procure.rules import QuotaRule, Standing, standing
+from procure.units import kg, share, yuan
+from procure.wording import rule_text
 
 from .i18n import LABELS, LANGS, STATUS_TEXT
 from .render import Table
@@ -29,9 +41,8 @@ from .render import Table
 PROVINCE = "province"
 CHART_MONTHS = 12
 MAX_MONTHS = 36
-EXPIRY_WARNING_DAYS = 30
 CHINA = dt.timezone(dt.timedelta(hours=8))
-FIGURES = ["total_kg", "pa_kg", "share_qty", "total_amount", "pa_amount", "share_amount", "status",
+SUMMARY_FIGURES = ["total_kg", "pa_kg", "share_qty", "total_amount", "pa_amount", "share_amount", "status",
            "shortfall_kg", "shortfall_amount"]
 FIGURE_LABEL = {"total_kg": "total_kg", "pa_kg": "pa_kg", "share_qty": "share_qty", "total_amount": "total_yuan",
                 "pa_amount": "pa_yuan", "share_amount": "share_amount", "status": "status",
@@ -179,28 +190,16 @@ def fingerprint(lines: list[LedgerLine], scope: str, months: list[str], rule: Qu
     return h.hexdigest()
 
 
-def _rule_text(rule: QuotaRule, t: dict[str, str]) -> str:
-    pct = round_half_up(Fraction(rule.threshold) * 100, 2)
-    return f"{t['basis_' + rule.basis.value]} ≥ {pct}%, {t['scope_' + rule.scope.value]}"
-
-
-def _basis_share(tally: Tally, rule: QuotaRule) -> Fraction | None:
-    return tally.share_amount if rule.basis == Basis.AMOUNT else tally.share_qty
-
-
 def _figures(tally: Tally, short_mg: Fraction, short_fen: Fraction, status: str) -> dict[str, str]:
-    return {"total_kg": kg(tally.total_mg), "pa_kg": kg(tally.pa_mg), "share_qty": share(tally.share_qty),
-            "total_amount": yuan(tally.total_fen), "pa_amount": yuan(tally.pa_fen),
-            "share_amount": share(tally.share_amount), "status": status,
-            "shortfall_kg": kg(short_mg), "shortfall_amount": yuan(short_fen)}
+    return {**tally_figures(tally), "status": status, "shortfall_kg": kg(short_mg), "shortfall_amount": yuan(short_fen)}
 
 
 def _figure_columns(t: dict[str, str]) -> list[str]:
-    return [t[FIGURE_LABEL[f]] for f in FIGURES]
+    return [t[FIGURE_LABEL[f]] for f in SUMMARY_FIGURES]
 
 
 def _row(figs: dict[str, str], status_text: str) -> list[str]:
-    return [status_text if f == "status" else figs[f] for f in FIGURES]
+    return [status_text if f == "status" else figs[f] for f in SUMMARY_FIGURES]
 
 
 def _live(lines: list[LedgerLine]) -> list[LedgerLine]:
@@ -214,14 +213,10 @@ def _certificate_issues(lines: list[LedgerLine], t: dict[str, str]) -> list[list
     for ln in _live(lines):
         if ln.eligibility != "certified":
             continue
-        if ln.valid_from and ln.date < ln.valid_from:
-            issue = t["not_yet"]
-        elif ln.valid_to and ln.date > ln.valid_to:
-            issue = t["expired"]
-        elif ln.valid_to and (ln.valid_to - ln.date).days <= EXPIRY_WARNING_DAYS:
-            issue = t["expiring"].format(days=(ln.valid_to - ln.date).days)
-        else:
+        where = standing(ln.valid_from, ln.valid_to, ln.date)
+        if where == Standing.VALID:
             continue
+        issue = t[where.value].format(days=(ln.valid_to - ln.date).days if ln.valid_to else "")
         rows.append([str(ln.date), ln.canteen, ln.supplier_name, ln.certificate or "—",
                      str(ln.valid_to or "—"), ln.product, kg(ln.qty_mg), yuan(ln.amount_fen),
                      f"{ln.ref}/{ln.line}", issue])
@@ -234,7 +229,7 @@ def _short_rows(results: list[MonthCompliance], rule: QuotaRule, with_institutio
         for c in res.canteens:
             if c.status == Status.SHORT:
                 rows.append([res.month, *([c.institution] if with_institution else []), c.canteen, c.canteen_name,
-                             share(_basis_share(c.tally, rule)), kg(c.shortfall_mg), yuan(c.shortfall_fen)])
+                             share(c.tally.share(rule.basis)), kg(c.shortfall_mg), yuan(c.shortfall_fen)])
     return rows
 
 
@@ -242,18 +237,8 @@ def _status_text(statuses: list[Status], t_status: dict) -> tuple[str, str]:
     """(snapshot value, display): one month shows its status, a period 'compliant months/months bought'."""
     if len(statuses) == 1:
         return statuses[0].value, t_status[statuses[0]]
-    ok = sum(s == Status.COMPLIANT for s in statuses)
-    bought = sum(s != Status.NO_PURCHASES for s in statuses)
+    ok, bought = months_compliant(statuses)
     return f"{ok}/{bought}", f"{ok}/{bought}"
-
-
-def _sum_rollups(rollups: list[Rollup]) -> Rollup:
-    first = rollups[0]
-    return Rollup(first.code, first.name, sum((r.tally for r in rollups), Tally()),
-                  sum((r.shortfall_mg for r in rollups), Fraction(0)),
-                  sum((r.shortfall_fen for r in rollups), Fraction(0)),
-                  sum(r.canteens for r in rollups), sum(r.compliant for r in rollups),
-                  sum(r.short for r in rollups), sum(r.no_purchases for r in rollups))
 
 
 def build(session: Session, months: list[str], institution: str | None, rule: QuotaRule, lang: str,
@@ -273,20 +258,20 @@ def build(session: Session, months: list[str], institution: str | None, rule: Qu
     if institution:
         name = session.scalar(select(Institution.name).where(Institution.code == institution))
         summary, details, snapshot = _institution_tables(period, rule, t, lang)
-        series = [(name, [_basis_share(by_month[m].institutions[0].tally, rule) if by_month[m].institutions
+        series = [(name, [by_month[m].institutions[0].tally.share(rule.basis) if by_month[m].institutions
                           else None for m in chart_months])]
         for code, cname in [(c.canteen, c.canteen_name) for c in period[-1].canteens]:
             series.append((f"{code} {cname}", [
-                next((_basis_share(c.tally, rule) for c in by_month[m].canteens if c.canteen == code), None)
+                next((c.tally.share(rule.basis) for c in by_month[m].canteens if c.canteen == code), None)
                 for m in chart_months]))
         appendix = _appendix(lines, t)
     else:
         name = t["province"]
         summary, details, snapshot = _province_tables(period, rule, t, lang)
-        series = [(name, [_basis_share(by_month[m].province.tally, rule) for m in chart_months])]
+        series = [(name, [by_month[m].province.tally.share(rule.basis) for m in chart_months])]
         for r in period[-1].institutions:
             series.append((f"{r.code} {r.name}", [
-                next((_basis_share(i.tally, rule) for i in by_month[m].institutions if i.code == r.code), None)
+                next((i.tally.share(rule.basis) for i in by_month[m].institutions if i.code == r.code), None)
                 for m in chart_months]))
         appendix = None
     short_cols = [t["month"], *([t["institution"]] if not institution else []), t["code"], t["canteen"],
@@ -301,7 +286,7 @@ def build(session: Session, months: list[str], institution: str | None, rule: Qu
     ]
     snapshot["entries"] = [ln.id for ln in lines]
     return ReportView(
-        lang=lang, t=t, scope=scope, scope_name=name, months=months, rule=rule, rule_text=_rule_text(rule, t),
+        lang=lang, t=t, scope=scope, scope_name=name, months=months, rule=rule, rule_text=rule_text(rule, lang),
         data_taken=f"{now.astimezone(CHINA):%Y-%m-%d %H:%M} (UTC+8)",
         fingerprint=fingerprint(lines, scope, months, rule), entry_ids=[ln.id for ln in lines],
         summary=summary, details=details, exceptions=exceptions, appendix=appendix,
@@ -316,13 +301,12 @@ def _institution_tables(period: list[MonthCompliance], rule: QuotaRule, t: dict,
             by_canteen.setdefault(c.canteen, []).append(c)
     rows, snapshot = [], {"rows": {}}
     for code, per_month in by_canteen.items():
-        tally = sum((c.tally for c in per_month), Tally())
+        months = rollup(code, per_month[0].canteen_name, per_month)
         status, shown = _status_text([c.status for c in per_month], STATUS_TEXT[lang])
-        figs = _figures(tally, sum((c.shortfall_mg for c in per_month), Fraction(0)),
-                        sum((c.shortfall_fen for c in per_month), Fraction(0)), status)
+        figs = _figures(months.tally, months.shortfall_mg, months.shortfall_fen, status)
         snapshot["rows"][code] = {"name": per_month[0].canteen_name, **figs}
         rows.append([code, per_month[0].canteen_name, *_row(figs, shown)])
-    total = _sum_rollups([r.institutions[0] for r in period if r.institutions])
+    total = over_period([r.institutions[0] for r in period if r.institutions])
     total_figs = _figures(total.tally, total.shortfall_mg, total.shortfall_fen, f"{total.compliant}/{total.canteens}")
     snapshot["rows"]["total"] = {"name": "", **total_figs}
     columns = [t["code"], t["canteen"], *_figure_columns(t)]
@@ -348,10 +332,10 @@ def _province_tables(period: list[MonthCompliance], rule: QuotaRule, t: dict, la
     for res in period:
         for r in res.institutions:
             by_inst.setdefault(r.code, []).append(r)
-    merged = [_sum_rollups(rs) for rs in by_inst.values()]
+    merged = [over_period(rs) for rs in by_inst.values()]
 
     def rank_key(r: Rollup):
-        s = _basis_share(r.tally, rule)
+        s = r.tally.share(rule.basis)
         return (s is None, -(s or 0), r.code)
 
     rows, snapshot = [], {"rows": {}}
@@ -359,11 +343,11 @@ def _province_tables(period: list[MonthCompliance], rule: QuotaRule, t: dict, la
         figs = _figures(r.tally, r.shortfall_mg, r.shortfall_fen, f"{r.compliant}/{r.canteens}")
         snapshot["rows"][r.code] = {"name": r.name, **figs}
         rows.append([str(rank), r.code, r.name, *_row(figs, figs["status"])])
-    total = _sum_rollups([res.province for res in period])
+    total = over_period([res.province for res in period])
     total_figs = _figures(total.tally, total.shortfall_mg, total.shortfall_fen, f"{total.compliant}/{total.canteens}")
     snapshot["rows"]["total"] = {"name": "", **total_figs}
     columns = [t["rank"], t["code"], t["institution"], *_figure_columns(t)]
-    columns[3 + FIGURES.index("status")] = t["canteens_ok"]
+    columns[3 + SUMMARY_FIGURES.index("status")] = t["canteens_ok"]
     numeric = set(range(3, len(columns))) | {0}
     summary = Table("summary", t["province_summary"], columns, rows, numeric,
                     totals=[["", "", t["total"], *_row(total_figs, total_figs["status"])]])
@@ -408,7 +392,7 @@ def describe_changes(view: ReportView, previous_snapshot: dict, previous_at: dt.
     for code in [*new_rows, *[c for c in old_rows if c not in new_rows]]:
         old, new = old_rows.get(code, {}), new_rows.get(code, {})
         diffs = [f"{t[FIGURE_LABEL[f]]} {old.get(f, '—')} → {new.get(f, '—')}"
-                 for f in FIGURES if old.get(f) != new.get(f)]
+                 for f in SUMMARY_FIGURES if old.get(f) != new.get(f)]
         if diffs:
             label = code if code == "total" else f"{code} {new.get('name') or old.get('name', '')}"
             out.append(f"{t['total'] if code == 'total' else label}: " + "; ".join(diffs))

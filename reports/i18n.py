@@ -1,11 +1,12 @@
-"""Report wording in Chinese (default) and English; figures are formatted by procure.output either way."""
+"""Report wording in Chinese (default) and English; the ledger's own words (status, rule) come from
+procure.wording and the figures are formatted by procure.units either way."""
 
 from __future__ import annotations
 
-from procure.formats import STATUS_ZH
-from procure.quota import Status
+from common import languages
+from procure import wording
 
-LANGS = ("zh", "en")
+LANGS = languages.LANGS
 
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
@@ -13,7 +14,6 @@ LABELS: dict[str, dict[str, str]] = {
         "title_province": "全省院校食堂扶贫农产品采购比例汇总报告",
         "institution": "院校", "period": "统计期间", "rule": "考核规则", "data_taken": "数据截取时间",
         "issue_no": "报告编号", "fingerprint": "数据指纹", "entries": "所据台账分录",
-        "basis_quantity": "数量", "basis_amount": "金额", "scope_pooled": "合并计算", "scope_per_category": "分品类计算",
         "summary": "各食堂汇总", "province_summary": "各院校排名汇总", "categories": "分品类明细",
         "chart": "近12个月扶贫采购占比", "chart_title": "扶贫采购占比（近12个月）", "threshold": "考核线",
         "share": "占比", "province": "全省",
@@ -43,8 +43,7 @@ LABELS: dict[str, dict[str, str]] = {
         "title_province": "Province summary of canteen poverty-alleviation purchasing",
         "institution": "Institution", "period": "Period", "rule": "Rule", "data_taken": "Data taken at",
         "issue_no": "Report no.", "fingerprint": "Data fingerprint", "entries": "Ledger entries used",
-        "basis_quantity": "quantity", "basis_amount": "amount", "scope_pooled": "pooled",
-        "scope_per_category": "each category", "summary": "Canteens", "province_summary": "Institutions, ranked",
+        "summary": "Canteens", "province_summary": "Institutions, ranked",
         "categories": "By category", "chart": "Share over the last 12 months",
         "chart_title": "Poverty-alleviation share (last 12 months)", "threshold": "threshold",
         "share": "share", "province": "Province",
@@ -73,7 +72,4 @@ LABELS: dict[str, dict[str, str]] = {
     },
 }
 
-STATUS_TEXT = {
-    "zh": STATUS_ZH,
-    "en": {Status.COMPLIANT: "compliant", Status.SHORT: "short", Status.NO_PURCHASES: "no purchases"},
-}
+STATUS_TEXT = wording.STATUS

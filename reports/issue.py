@@ -15,13 +15,13 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
+from common.files import require_folder, stage
+from db.models import ReportIssue
 from procure import audit
 
 from .charts import share_chart
 from .compliance import ReportView, describe_changes
-from db.models import ReportIssue
-
-from .render import SCHEME, default_processes, find_cjk_font, jinja_env, render_batch, require_folder, stage
+from .render import SCHEME, default_processes, find_cjk_font, jinja_env, render_batch
 from .xlsx import workbook_bytes
 
 FORMATS = ("pdf", "xlsx")

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from common.files import atomic_write
+from planning.status import format_gap, status_label, status_sentence
+
 from .charts import county_map
-from .render import Renderer, Table, atomic_write, find_cjk_font, jinja_env
+from .render import Renderer, Table, find_cjk_font, jinja_env
 
 TEXT = {
     "zh": {"title": "幼儿园布局规划", "synthetic": "示例数据为合成数据（县名真实，乡镇、村、坐标、幼儿数均为虚构）。",
@@ -15,8 +18,7 @@ TEXT = {
            "township": "乡镇", "village": "村", "action": "措施", "places_added": "新增学位",
            "capacity": "学位容量", "central": "中心园", "no_plan": "无可行方案", "reason": "原因",
            "map": "布局图（圆圈大小＝幼儿数，线＝就读分配）", "yes": "是", "no": "否", "scenario": "情景参数",
-           "optimal": "最优", "time_limit_feasible": "时限内可行（未证最优）", "time_limit_feasible_short": "未证最优", "infeasible": "不可行", "error": "出错",
-           "time_limit_no_solution": "时限内无解", "unbounded": "无界", "village_kg": "村（无园）"},
+           "village_kg": "村（无园）"},
     "en": {"title": "Kindergarten layout plan", "synthetic": "Sample data are synthetic (real county names; townships, villages, positions and children invented).",
            "province": "Province summary", "county": "County", "status": "Status", "cost": "Cost (yuan)",
            "children_km": "Children-km", "new": "new", "attached": "attached", "expand": "expand", "existing": "existing",
@@ -24,25 +26,24 @@ TEXT = {
            "township": "Township", "village": "Village", "action": "Action", "places_added": "Places added",
            "capacity": "Capacity", "central": "Central", "no_plan": "No feasible plan", "reason": "Reason",
            "map": "Map (circle size = children, lines = assignment)", "yes": "yes", "no": "no", "scenario": "Scenario",
-           "optimal": "optimal", "time_limit_feasible": "time limit, not proven optimal",
-           "time_limit_feasible_short": "not proven", "infeasible": "infeasible",
-           "error": "error", "time_limit_no_solution": "time limit, no plan", "unbounded": "unbounded",
            "village_kg": "village (no kindergarten)"},
 }
-def view_model(plan, lang: str = "zh", font=None) -> dict:
+
+
+def view_model(plan, lang: str = "zh", font=None, synthetic: bool = False) -> dict:
+    """What kindergartens.html shows; `synthetic` when the inputs are the sample of data/kindergartens."""
     t = TEXT[lang]
     rows = []
     for c in plan.counties:
         s = c.summary()
         # In the summary the gap column beside it says how far from proven; the county's page has the full words.
-        status = t.get(f"{c.status}_short", t[c.status])
-        rows.append([c.county, c.name, status, f"{c.cost:,}" if c.cost is not None else "",
+        rows.append([c.county, c.name, status_label(c.status, lang), f"{c.cost:,}" if c.cost is not None else "",
                      f"{c.children_km:,.1f}" if c.children_km is not None else "", s["new"], s["attached"],
-                     s["expanded"], s["places_added"], f"{c.seconds:.1f}", "" if c.gap is None else f"{c.gap:.2%}"])
+                     s["expanded"], s["places_added"], f"{c.seconds:.1f}", "" if c.gap is None else format_gap(c.gap)])
     total = plan.summary()["total"]
     counties = []
     for c in plan.counties:
-        entry = {"code": c.county, "name": c.name, "status": t[c.status], "reason": c.reason,
+        entry = {"code": c.county, "name": c.name, "status": status_sentence(c.status, c.gap, lang), "reason": c.reason,
                  "has_plan": c.has_solution, "map": None, "table": None}
         if c.has_solution:
             entry["map"] = county_map(c, t, font)
@@ -58,11 +59,20 @@ def view_model(plan, lang: str = "zh", font=None) -> dict:
     province = Table("province", t["province"], [t["county"], "", t["status"], t["cost"], t["children_km"], t["new"],
                                                  t["attached"], t["expand"], t["places"], t["seconds"], t["gap"]],
                      [[str(v) for v in row] for row in rows], set(range(3, 11)), [[str(v) for v in totals]])
-    return {"t": t, "lang": lang, "province": province, "counties": counties, "scenario": plan.scenario.as_dict()}
+    return {"t": t, "lang": lang, "province": province, "counties": counties, "scenario": plan.scenario.as_dict(),
+            "synthetic": synthetic}
 
 
-def write_kindergarten_report(plan, path: Path | str, lang: str = "zh") -> str:
+def render_html(view: dict) -> str:
+    return jinja_env().get_template("kindergartens.html").render(view=view)
+
+
+def write_kindergarten_report(plan, path: Path | str, lang: str = "zh", synthetic: bool = False) -> str:
+    """report.pdf of a province plan, written atomically to `path`; returns its sha256.
+
+    `synthetic`: the inputs are the synthetic sample (data/kindergartens), and the report says so.
+    """
     font = find_cjk_font()
-    view = view_model(plan, lang, font)
-    html = jinja_env().get_template("kindergartens.html").render(view=view)
+    view = view_model(plan, lang, font, synthetic)
+    html = render_html(view)
     return atomic_write(path, Renderer([html], font).pdf(html))

@@ -12,18 +12,18 @@ from pathlib import Path
 from markupsafe import Markup
 
 from common.errors import FupinError
+from common.files import atomic_write, require_folder
+from planning.status import STATUS_VALUES, SolveStatus, status_sentence
 
 from .charts import bar_chart
 from .i18n import LANGS
-from .render import CjkFont, Renderer, Table, atomic_write, find_cjk_font, jinja_env, require_folder
+from .render import CjkFont, Renderer, Table, find_cjk_font, jinja_env
 
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
         "title_teachers": "特岗教师分配方案", "title_graduates": "定向免培生招生分配方案",
         "title_compare": "分配方案对比", "kind_teachers": "特岗教师", "kind_graduates": "定向免培生",
-        "status": "求解状态", "status_optimal": "最优：不存在更好的分配方案",
-        "status_time_limit_feasible": "在时间上限处停止：这是目前找到的最好方案，未证明最优",
-        "gap": "相对差距 {gap}", "gap_unknown": "差距未知", "solver_words": "求解器说明",
+        "lang": "zh", "status": "求解状态", "solver_words": "求解器说明",
         "scenario": "情景", "description": "说明", "total_posts": "特岗岗位总数", "poverty_floor": "贫困县最低岗位数",
         "weights": "权重", "annual_intake": "每年招生人数", "years_of_study": "学制（年）",
         "intake_years": "招生年份", "surplus_penalty": "富余毕业生惩罚系数",
@@ -51,9 +51,7 @@ LABELS: dict[str, dict[str, str]] = {
         "title_teachers": "Special-post teacher allocation", "title_graduates": "Targeted free-training student intake",
         "title_compare": "Comparison of allocation runs", "kind_teachers": "special-post teachers",
         "kind_graduates": "targeted free-training students",
-        "status": "Status", "status_optimal": "optimal: no better allocation exists",
-        "status_time_limit_feasible": "stopped at the time limit: the best allocation found so far, not proven optimal",
-        "gap": "relative gap {gap}", "gap_unknown": "gap unknown", "solver_words": "Solver's words",
+        "lang": "en", "status": "Status", "solver_words": "Solver's words",
         "scenario": "Scenario", "description": "Description", "total_posts": "Total posts",
         "poverty_floor": "Least posts per poverty county", "weights": "Weights", "annual_intake": "Annual intake",
         "years_of_study": "Years of study", "intake_years": "Intake years", "surplus_penalty": "Surplus penalty",
@@ -86,6 +84,23 @@ LABELS: dict[str, dict[str, str]] = {
 }
 # Per kind: (need field, allocated field) in the per-county figures.
 NEED_GOT = {"teachers": ("shortage", "allocated"), "graduates": ("vacancies", "intake")}
+# Per kind: the county table's figures after code, name, poverty and weight, as (label, field).
+COUNTY_FIGURES = {
+    "teachers": (("capacity", "capacity"), ("need_teachers", "shortage"), ("got_teachers", "allocated"),
+                 ("unmet", "unmet")),
+    "graduates": (("need_graduates", "vacancies"), ("got_graduates", "intake"), ("unmet", "unmet"),
+                  ("surplus", "surplus")),
+}
+# Per kind: the county's marginal value field, and whether it is one number (a numeric column).
+MARGINAL = {"teachers": ("marginal_value_of_one_more_post", True),
+            "graduates": ("marginal_value_of_one_more_applicant", False)}
+# Per kind: the appendix's term after the county code (translated), then its figures as (label, field).
+DETAIL = {
+    "teachers": ("stage", (("need_teachers", "shortage"), ("got_teachers", "allocated"), ("unmet", "unmet"))),
+    "graduates": ("programme", (("intake_year", "intake_year"), ("got_graduates", "intake"),
+                                ("graduation_year", "graduation_year"), ("need_graduates", "vacancies"),
+                                ("unmet", "unmet"), ("surplus", "surplus"))),
+}
 
 
 @dataclass
@@ -122,11 +137,9 @@ def _marginal(value, t: dict[str, str]) -> str:
 
 
 def status_words(status: str, gap: float | None, t: dict[str, str]) -> str:
-    """The run's status in the report's language; a time-limited run says its gap."""
-    words = t.get(f"status_{status}", status)
-    if status == "time_limit_feasible":
-        words += f" ({t['gap'].format(gap=f'{gap:.2%}') if gap is not None else t['gap_unknown']})"
-    return words
+    """The run's status in the language of the labels `t` (planning.status's words); a time-limited run
+    says its gap. A status planning does not know is shown as it is."""
+    return status_sentence(status, gap, t["lang"]) if status in STATUS_VALUES else status
 
 
 def _scenario_meta(kind: str, scenario: dict, t: dict[str, str]) -> list[tuple[str, str]]:
@@ -152,55 +165,54 @@ def build_plan_report(view: dict, lang: str = "zh", synthetic: bool = False, fon
     kind = view["kind"]
     if kind not in NEED_GOT:
         raise FupinError(f"no planning report for runs of kind '{kind}'")
-    need, got = NEED_GOT[kind]
+    font = font or find_cjk_font()
+    return PlanReport(
+        lang=lang, title=t[f"title_{kind}"], meta=_run_meta(view, kind, t), notes=[t["synthetic"]] if synthetic else [],
+        tables=[_county_table(kind, view["counties"], t)], appendix=_detail_table(kind, view["rows"], t),
+        chart_heading=t["chart"], chart=_need_chart(kind, view["counties"], t, font))
+
+
+def _run_meta(view: dict, kind: str, t: dict[str, str]) -> list[tuple[str, str]]:
+    """The headline: status (and the solver's own words when not optimal), scenario, objective,
+    the largest unmet share (teachers), the solver and how the marginal values were found."""
     meta = [(t["status"], status_words(view["status"], view.get("gap"), t))]
-    if view["status"] != "optimal":
+    if view["status"] != SolveStatus.OPTIMAL:
         meta.append((t["solver_words"], view["status_text"]))
     meta += _scenario_meta(kind, view["scenario"], t)
     meta.append((t["objective"], f"{_num(view['objective'])} ({t['objective_' + kind]})"))
     if "largest_unmet_percent" in view:
         meta.append((t["largest_unmet"], f"{_num(view['largest_unmet_percent'])}%"))
     meta += [(t["solver"], str(view["solver"])), (t["marginal_method"], t["marginal_" + kind])]
+    return meta
 
-    counties = view["counties"]
-    if kind == "teachers":
-        columns = [t["code"], t["county"], t["poverty"], t["weight"], t["capacity"], t["need_teachers"],
-                   t["got_teachers"], t["unmet"], t["marginal"]]
-        rows = [[c["code"], c["name"], t.get(c["poverty"], c["poverty"]), _num(c["weight"]), _num(c["capacity"]),
-                 _num(c["shortage"]), _num(c["allocated"]), _num(c["unmet"]),
-                 _marginal(c.get("marginal_value_of_one_more_post"), t)] for c in counties]
-        sums = ["capacity", "shortage", "allocated", "unmet"]
-        totals = [["", t["total"], "", "", *[_num(sum(c[k] for c in counties)) for k in sums], ""]]
-        numeric = set(range(3, 9))
-        detail_cols = [t["code"], t["stage"], t["need_teachers"], t["got_teachers"], t["unmet"]]
-        detail_rows = [[r["county"], t.get(r["stage"], r["stage"]), _num(r["shortage"]), _num(r["allocated"]),
-                        _num(r["unmet"])] for r in view["rows"]]
-        detail_num = {2, 3, 4}
-    else:
-        columns = [t["code"], t["county"], t["poverty"], t["weight"], t["need_graduates"], t["got_graduates"],
-                   t["unmet"], t["surplus"], t["marginal"]]
-        rows = [[c["code"], c["name"], t.get(c["poverty"], c["poverty"]), _num(c["weight"]), _num(c["vacancies"]),
-                 _num(c["intake"]), _num(c["unmet"]), _num(c["surplus"]),
-                 _marginal(c.get("marginal_value_of_one_more_applicant"), t)] for c in counties]
-        sums = ["vacancies", "intake", "unmet", "surplus"]
-        totals = [["", t["total"], "", "", *[_num(sum(c[k] for c in counties)) for k in sums], ""]]
-        numeric = set(range(3, 8))
-        detail_cols = [t["code"], t["programme"], t["intake_year"], t["got_graduates"], t["graduation_year"],
-                       t["need_graduates"], t["unmet"], t["surplus"]]
-        detail_rows = [[r["county"], t.get(r["programme"], r["programme"]), _num(r["intake_year"]),
-                        _num(r["intake"]), _num(r["graduation_year"]), _num(r["vacancies"]), _num(r["unmet"]),
-                        _num(r["surplus"])] for r in view["rows"]]
-        detail_num = {2, 3, 4, 5, 6, 7}
-    font = font or find_cjk_font()
-    chart = bar_chart([c["name"] or c["code"] for c in counties],
-                      [(t[f"need_{kind}"], [c[need] for c in counties]),
-                       (t[f"got_{kind}"], [c[got] for c in counties])],
-                      t[f"chart_{kind}"], font)
-    return PlanReport(
-        lang=lang, title=t[f"title_{kind}"], meta=meta, notes=[t["synthetic"]] if synthetic else [],
-        tables=[Table("counties", t["counties"], columns, rows, numeric, totals)],
-        appendix=Table("detail", t["detail"], detail_cols, detail_rows, detail_num),
-        chart_heading=t["chart"], chart=chart)
+
+def _county_table(kind: str, counties: list[dict], t: dict[str, str]) -> Table:
+    """One row per county: code, name, poverty, weight, the kind's figures, the marginal value; totals."""
+    figures = COUNTY_FIGURES[kind]
+    marginal, marginal_is_number = MARGINAL[kind]
+    columns = [t["code"], t["county"], t["poverty"], t["weight"], *(t[label] for label, _ in figures), t["marginal"]]
+    rows = [[c["code"], c["name"], t.get(c["poverty"], c["poverty"]), _num(c["weight"]),
+             *(_num(c[f]) for _, f in figures), _marginal(c.get(marginal), t)] for c in counties]
+    totals = [["", t["total"], "", "", *(_num(sum(c[f] for c in counties)) for _, f in figures), ""]]
+    numeric = set(range(3, 4 + len(figures) + marginal_is_number))
+    return Table("counties", t["counties"], columns, rows, numeric, totals)
+
+
+def _detail_table(kind: str, rows: list[dict], t: dict[str, str]) -> Table:
+    """The appendix: every row of allocation.csv, with the school stage or programme in words."""
+    term, figures = DETAIL[kind]
+    columns = [t["code"], t[term], *(t[label] for label, _ in figures)]
+    body = [[r["county"], t.get(r[term], r[term]), *(_num(r[f]) for _, f in figures)] for r in rows]
+    return Table("detail", t["detail"], columns, body, set(range(2, 2 + len(figures))))
+
+
+def _need_chart(kind: str, counties: list[dict], t: dict[str, str], font: CjkFont) -> Markup:
+    """Bars of need against what was allocated, county by county."""
+    need, got = NEED_GOT[kind]
+    return bar_chart([c["name"] or c["code"] for c in counties],
+                     [(t[f"need_{kind}"], [c[need] for c in counties]),
+                      (t[f"got_{kind}"], [c[got] for c in counties])],
+                     t[f"chart_{kind}"], font)
 
 
 def build_compare_report(view: dict, lang: str = "zh", font: CjkFont | None = None) -> PlanReport:

@@ -11,7 +11,6 @@ same prepared font); pictures given as callables are drawn there too.
 from __future__ import annotations
 
 import functools
-import hashlib
 import io
 import logging
 import mimetypes
@@ -22,7 +21,6 @@ import re
 import shutil
 import subprocess
 import sys
-import tempfile
 import unicodedata
 from collections.abc import Callable
 from concurrent.futures import ProcessPoolExecutor
@@ -31,7 +29,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import cffi
-
 from fontTools.ttLib import TTCollection, TTFont, TTLibError
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
 from weasyprint import CSS, HTML
@@ -220,7 +217,9 @@ def find_cjk_font(candidates: tuple[tuple[str, str | None], ...] | None = None) 
 
 def subset_font(font: CjkFont, text: str) -> bytes:
     """A TrueType/OpenType font holding only the glyphs `text` needs (plus ASCII)."""
-    from fontTools import subset as ft_subset  # only without HarfBuzz; a tenth of a second to import
+    from fontTools import (
+        subset as ft_subset,  # only without HarfBuzz; a tenth of a second to import
+    )
 
     chars = set(text) | {chr(c) for c in range(0x20, 0x7F)}
     face = TTFont(str(font.path), fontNumber=font.index, lazy=True)
@@ -482,36 +481,3 @@ def render_batch(documents: list[tuple[str, dict[str, Asset]]], font: CjkFont | 
             claims[0] = claims[1]
         pool.shutdown(wait=True)
     return results  # type: ignore[return-value]
-
-
-def stage(target: Path, data: bytes) -> Path:
-    """`data` in a temporary file beside `target` (same folder, so the final move is atomic)."""
-    fd, tmp = tempfile.mkstemp(dir=target.parent, prefix=f".{target.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            f.write(data)
-            f.flush()
-            os.fsync(f.fileno())
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    return Path(tmp)
-
-
-def require_folder(target: Path | str) -> None:
-    """Said before the seconds of rendering, not after: the folder a file is to be written in must exist."""
-    if not Path(target).parent.is_dir():
-        raise FupinError(f"{target}: the folder {Path(target).parent} does not exist")
-
-
-def atomic_write(target: Path | str, data: bytes) -> str:
-    """Write `data` to a temp file beside `target`, then move it into place; returns its sha256."""
-    target = Path(target)
-    require_folder(target)
-    tmp = stage(target, data)
-    try:
-        os.replace(tmp, target)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
-    return hashlib.sha256(data).hexdigest()

@@ -174,3 +174,31 @@ def test_default_database_is_fupin_db_in_the_current_folder(tmp_path, monkeypatc
     monkeypatch.setenv("FUPIN_DB", f"sqlite:///{tmp_path / 'env.db'}")
     assert CliRunner().invoke(cli, ["procure", "list", "canteens"]).exit_code == 0
     assert (tmp_path / "env.db").exists()
+
+
+def test_entries_and_compliance_round_the_same_way(loaded):
+    # 0.5 g = 500 mg: 0.0005 kg, which half up shows as 0.001 (half to even would show 0.000).
+    loaded("procure", "log", "--date", "2025-03-05", "--canteen", "C02", "--supplier", "S07", "--category", "VEG",
+           "--product", "香菜", "--qty", "0.5", "--unit", "g", "--amount", "0.01", "--ref", "INV-HALF")
+    listing = loaded("procure", "entries", "--month", "2025-03", "--canteen", "C02")
+    row = next(line for line in listing.splitlines() if "INV-HALF" in line)
+    assert " 0.001 " in row and " 0.000 " not in row, row
+    out = loaded("procure", "compliance", "--month", "2025-03", "--format", "csv")
+    c02 = next(r for r in csv.DictReader(out.splitlines()) if r["canteen"] == "C02")
+    assert c02["total_kg"] == "0.001"
+
+
+def test_compliance_output_file_is_written_whole(loaded, tmp_path, monkeypatch):
+    import os
+
+    target = tmp_path / "c.csv"
+    target.write_text("earlier\n", encoding="utf-8")
+
+    def fail(*_):
+        raise OSError(28, "No space left on device", str(target))
+
+    monkeypatch.setattr(os, "replace", fail)
+    out = loaded("procure", "compliance", "--month", "2025-03", "--format", "csv", "-o", target, ok=False)
+    assert "No space left on device" in out and "Traceback" not in out
+    assert target.read_text(encoding="utf-8") == "earlier\n"
+    assert not list(tmp_path.glob(".c.csv.*")), list(tmp_path.iterdir())  # no temporary file left behind

@@ -174,7 +174,7 @@ def test_lexicographic_second_stage_prefers_near_sites(tmp_path):
 def test_highs_and_cbc_agree_on_small_generated_counties():
     import random
     rng = random.Random(7)
-    from planning.kindergartens import County, Township
+    from planning.kindergartens import KindergartenCounty, Township
     for k in range(3):
         villages = []
         for i in range(14):
@@ -182,7 +182,7 @@ def test_highs_and_cbc_agree_on_small_generated_counties():
                                     rng.randint(20, 150), rng.random() < 0.5,
                                     rng.choice([0, 0, 0, 60, 120]), False))
         townships = [Township("T0", "C", "t0", 70000, "V0"), Township("T1", "C", "t1", 5000, "V1")]
-        county = County("C", "c", townships, villages)
+        county = KindergartenCounty("C", "c", townships, villages)
         highs = KindergartenModel(county).solve("highs", 30)
         cbc = KindergartenModel(county).solve("cbc", 30)
         assert highs.status == cbc.status == "optimal"
@@ -323,7 +323,7 @@ def _tiny_counties(seed: int, count: int):
     """Random five-village counties (one township, a central kindergarten at the seat V0), small
     enough to enumerate every plan."""
     import random
-    from planning.kindergartens import County, Township
+    from planning.kindergartens import KindergartenCounty, Township
     rng = random.Random(seed)
     for _ in range(count):
         villages = [Village("V0", "T0", "v0", 0, 0, rng.randint(0, 120), True, 120, True)]
@@ -331,7 +331,7 @@ def _tiny_counties(seed: int, count: int):
             villages.append(Village(f"V{i}", "T0", f"v{i}", rng.uniform(-4, 4), rng.uniform(-4, 4),
                                     rng.choice([30, 60, 70, 90, 110, 150]), rng.random() < 0.5,
                                     rng.choice([0, 0, 0, 30, 60]), False))
-        yield County("C", "c", [Township("T0", "C", "t0", 1000, "V0")], villages)
+        yield KindergartenCounty("C", "c", [Township("T0", "C", "t0", 1000, "V0")], villages)
 
 
 def test_second_stage_is_the_exact_lexicographic_optimum():

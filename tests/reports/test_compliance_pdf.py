@@ -10,7 +10,7 @@ from pdfminer.high_level import extract_text
 from sqlalchemy import select
 
 import db
-from procure import ledger, formats, quota
+from procure import formats, ledger, quota, units, wording
 from common.errors import FupinError
 from procure.rules import DEFAULT_RULE
 from reports import compliance, issue, render
@@ -38,7 +38,7 @@ def test_figures_equal_procure_compliance_and_chinese_font_is_embedded(engine, t
         cells = line.split()
         figures = [exp[k] for k in ["total_kg", "pa_kg", "share_qty", "total_amount", "pa_amount", "share_amount"]]
         assert cells[2:8] == figures
-        assert cells[8] == formats.STATUS_ZH[quota.Status(exp["status"])]
+        assert cells[8] == wording.STATUS["zh"][quota.Status(exp["status"])]
         assert cells[9] == exp["shortfall_kg"]
     text = pdf_text(pdf)
     assert "琼州示例大学 食堂扶贫农产品采购比例报告" in text
@@ -108,14 +108,14 @@ def test_same_data_same_fingerprint_then_amendment_lists_changes(engine, tmp_pat
 
 def test_province_period_is_ranked_with_totals_and_english_labels(engine, tmp_path):
     view, _, pdf = _issue(engine, tmp_path, institution=None, months=("2025-01", "2025-02", "2025-03"), lang="en")
-    shares = [row[3 + compliance.FIGURES.index("share_qty")] for row in view.summary.rows]
+    shares = [row[3 + compliance.SUMMARY_FIGURES.index("share_qty")] for row in view.summary.rows]
     assert shares == sorted(shares, key=lambda s: -float(s))
     with db.unit_of_work(engine) as uow:
         tallies = [quota.month_compliance(uow.session, m, DEFAULT_RULE).province.tally
                    for m in ["2025-01", "2025-02", "2025-03"]]
     total = sum(tallies, quota.Tally())
-    assert view.snapshot["rows"]["total"]["total_kg"] == formats.kg(total.total_mg)
-    assert view.snapshot["rows"]["total"]["pa_amount"] == formats.yuan(total.pa_fen)
+    assert view.snapshot["rows"]["total"]["total_kg"] == units.kg(total.total_mg)
+    assert view.snapshot["rows"]["total"]["pa_amount"] == units.yuan(total.pa_fen)
     text = pdf_text(pdf)
     assert "Institutions, ranked" in text and "2025-01 .. 2025-03" in text and "threshold" in text
 

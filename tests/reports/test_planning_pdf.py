@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import csv
 import json
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -163,3 +164,58 @@ def test_compare_pdf_errors_are_messages(runs, tmp_path):
     assert result.exit_code == 1 and "does not exist" in result.stderr
     result = fupin("plan", "teachers", "--data", SAMPLE, "--lang", "fr", "--out", tmp_path / "o")
     assert result.exit_code == 2 and not (tmp_path / "o").exists()
+
+
+KINDERGARTEN_SAMPLE = ROOT / "data" / "kindergartens"
+KINDERGARTEN_NOTE = {"zh": "示例数据为合成数据", "en": "Sample data are synthetic"}
+SMALL_TOWNSHIPS = "code,county,name,population,seat\nT1,CA,甲镇,20000,V1\n"
+SMALL_VILLAGES = ("code,township,name,x_km,y_km,children,primary_school,kg_places,kg_central\n"
+                  "V1,T1,一村,0,0,90,yes,120,yes\nV2,T1,二村,2,0,70,no,0,no\n")
+
+
+def _kindergarten_report(data: Path, out: Path, *options) -> str:
+    result = fupin("plan", "kindergartens", "--data", data, "--jobs", 1, "--time-limit", 30, *options, "--out", out)
+    assert result.exit_code == 0, result.output
+    assert json.loads((out / "summary.json").read_text(encoding="utf-8"))["report"] == "report.pdf"
+    return squash(pdf_text(out / "report.pdf", layout=False))
+
+
+def test_kindergarten_report_of_other_data_does_not_claim_to_be_the_sample(tmp_path):
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "townships.csv").write_text(SMALL_TOWNSHIPS, encoding="utf-8")
+    (data / "villages.csv").write_text(SMALL_VILLAGES, encoding="utf-8")
+    text = _kindergarten_report(data, tmp_path / "o")
+    assert text.startswith("幼儿园布局规划") and "最优" in text
+    assert KINDERGARTEN_NOTE["zh"] not in text
+    # The sample with one village changed is not the sample either.
+    changed = tmp_path / "changed"
+    shutil.copytree(KINDERGARTEN_SAMPLE, changed)
+    villages = changed / "villages.csv"
+    villages.write_bytes(villages.read_bytes().replace(b"\n", b"\r\n", 1))
+    text = _kindergarten_report(changed, tmp_path / "o2", "--county", "YP", "--lang", "en")
+    assert "Kindergartenlayoutplan" in text and squash(KINDERGARTEN_NOTE["en"]) not in text
+
+
+def test_kindergarten_report_of_the_sample_says_it_is_synthetic(tmp_path):
+    # A byte-for-byte copy elsewhere is still the sample.
+    data = tmp_path / "copy"
+    shutil.copytree(KINDERGARTEN_SAMPLE, data)
+    text = _kindergarten_report(data, tmp_path / "o", "--county", "YP")
+    assert KINDERGARTEN_NOTE["zh"] in text
+
+
+def test_kindergarten_view_model_carries_the_synthetic_flag(tmp_path):
+    from planning.kindergartens import plan_province, read_province
+    from reports import kindergartens as kg_report
+
+    data = tmp_path / "data"
+    data.mkdir()
+    (data / "townships.csv").write_text(SMALL_TOWNSHIPS, encoding="utf-8")
+    (data / "villages.csv").write_text(SMALL_VILLAGES, encoding="utf-8")
+    plan = plan_province(read_province(data), jobs=1)
+    font = render.find_cjk_font()
+    for synthetic in (False, True):
+        html = kg_report.render_html(kg_report.view_model(plan, "en", font, synthetic))
+        assert (KINDERGARTEN_NOTE["en"] in html) is synthetic
+    assert "optimal: no better allocation exists" in html

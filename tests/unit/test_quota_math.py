@@ -4,7 +4,8 @@ from fractions import Fraction
 from hypothesis import given
 from hypothesis import strategies as st
 
-from procure.quota import Status, Tally, round_half_up, status_of
+from common.numbers import round_half_up
+from procure.quota import Status, Tally, status_of
 from procure.rules import Basis, QuotaRule, Scope
 
 mg = st.integers(min_value=0, max_value=10**12)
