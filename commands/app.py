@@ -2,27 +2,47 @@
 
 from __future__ import annotations
 
+import getpass
+import os
+
 import click
 
-import db
-from procure.audit import current_user
+from db.url import database_url
+
+def current_user(explicit: str | None = None) -> str:
+    """--user beats FUPIN_USER beats the login name."""
+    if explicit:
+        return explicit
+    if os.environ.get("FUPIN_USER"):
+        return os.environ["FUPIN_USER"]
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "unknown"
 
 
 class App:
+    """The database is opened, and SQLAlchemy imported, only by the commands that use it: `fupin plan`
+    and `--help` do without."""
+
     def __init__(self, url: str | None, user: str | None):
-        self.url = db.database_url(url)
+        self.url = database_url(url)
         self.user = current_user(user)
         self._engine = None
 
     def engine(self, check_schema: bool = True):
+        import db
+
         if self._engine is None:
             self._engine = db.make_engine(self.url)
             if check_schema:
                 db.ensure_schema(self._engine)
         return self._engine
 
-    def uow(self, write: bool = False) -> db.UnitOfWork:
+    def uow(self, write: bool = False):
         """A unit of work on the database; a service commits it."""
+        import db
+
         return db.unit_of_work(self.engine(), write=write)
 
 

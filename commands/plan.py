@@ -8,11 +8,11 @@ import click
 
 from commands.messages import MessageGroup
 from commands.plan_kindergartens import echo_messages, kindergartens
+from common.languages import LANGS
 from planning import compare as compare_mod
 from planning import services
+from planning.options import SOLVERS
 from planning.runs import ReportWriter
-from planning.solve import SOLVERS
-from reports.i18n import LANGS
 
 
 def report_writer() -> ReportWriter | None:

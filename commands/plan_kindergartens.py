@@ -9,15 +9,16 @@ from __future__ import annotations
 import sys
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Callable, Iterator
+from typing import TYPE_CHECKING, Callable, Iterator
 
 import click
 
 from common.errors import FupinError
-from planning.kindergartens import METHODS, CountyPlan
+from planning.options import METHODS, SOLVERS
 from planning.services import RunOutcome, plan_kindergartens
-from planning.solve import SOLVERS
 
+if TYPE_CHECKING:
+    from planning.kindergartens import CountyPlan
 
 def report_writer():
     """reports.kindergartens.write_kindergarten_report(province plan, path, lang, synthetic), if reports/ is usable."""
@@ -35,7 +36,7 @@ def echo_messages(outcome: RunOutcome) -> None:
 
 
 @contextmanager
-def progress_bar(total: int) -> Iterator[Callable[[CountyPlan], None]]:
+def progress_bar(total: int) -> Iterator[Callable[["CountyPlan"], None]]:
     """A bar on stderr that moves one step per county solved."""
     with click.progressbar(length=total, label="counties", file=sys.stderr, show_pos=True) as bar:
         yield lambda _county: bar.update(1)

@@ -13,17 +13,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from common.errors import FupinError
 
+from .url import DEFAULT_URL, database_url  # noqa: F401  (the engine module is where callers look)
+
 if TYPE_CHECKING:
     from alembic.config import Config
 
-DEFAULT_URL = "sqlite:///fupin.db"
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
 _WRITE = "fupin_write"
-
-
-def database_url(explicit: str | None = None) -> str:
-    """--db beats FUPIN_DB beats the SQLite file in the current folder."""
-    return explicit or os.environ.get("FUPIN_DB") or DEFAULT_URL
 
 
 def make_engine(url: str) -> Engine:

@@ -19,8 +19,8 @@ from typing import Callable
 
 import pulp
 
-from common.errors import FupinError, InputFileError, RowProblem
 from common.cells import parse_bool, parse_count, parse_decimal, required_text
+from common.errors import FupinError, InputFileError, RowProblem
 from common.tables import Field, parse_rows, read_table
 
 from .columns import ColumnOutcome, cost_step, round_up, solve_by_columns
@@ -31,7 +31,7 @@ from .status import SolveStatus, has_solution, status_sentence
 
 EARTH_RADIUS_KM = 6371.0088
 ACTIONS = ("existing", "expand", "attached", "new")
-METHODS = ("columns", "compact")
+from .options import METHODS  # noqa: E402
 
 TOWNSHIP_FIELDS = [
     Field("code", ("代码", "乡镇代码", "编码")),

@@ -13,14 +13,20 @@ from __future__ import annotations
 from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Callable, Iterable
+from typing import TYPE_CHECKING, Callable, Iterable
 
 from common.errors import FupinError
 
 from .inputs import FILES, Scenario
-from .kindergartens import (CountyPlan, KindergartenCounty, KindergartenScenario, ProvincePlan, plan_province,
-                            read_province)
-from .runs import KindergartenReportWriter, ReportWriter, write_kindergarten_run, write_run
+
+if TYPE_CHECKING:  # the models load PuLP: imported where a run needs them, not by `fupin plan compare`
+    from .kindergartens import CountyPlan, KindergartenCounty, ProvincePlan
+from .runs import (
+    KindergartenReportWriter,
+    ReportWriter,
+    write_kindergarten_run,
+    write_run,
+)
 from .status import SolveStatus, gap_words
 
 SAMPLES = Path(__file__).resolve().parents[1] / "data"
@@ -31,7 +37,7 @@ INPUTS = {"teachers": ("counties", "teacher_needs"), "graduates": ("counties", "
 KINDERGARTEN_INPUTS = ("townships.csv", "villages.csv", "counties.csv")  # counties.csv is optional
 
 # Given the number of counties, a context whose value is called once per county solved.
-Progress = Callable[[int], AbstractContextManager[Callable[[CountyPlan], None]]]
+Progress = Callable[[int], AbstractContextManager[Callable[["CountyPlan"], None]]]
 
 
 @dataclass
@@ -134,6 +140,8 @@ def plan_kindergartens(data: str | Path, scenario_file: str | Path | None, count
     Nothing is written when no county has a plan. `progress(number of counties)` gives the callback
     told of each county as it is solved.
     """
+    from .kindergartens import KindergartenScenario, plan_province, read_province
+
     scenario = KindergartenScenario.from_yaml(scenario_file)
     counties = select_counties(read_province(data), county_codes)
     with progress(len(counties)) if progress else nullcontext(None) as tick:

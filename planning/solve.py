@@ -12,9 +12,8 @@ from dataclasses import dataclass
 
 import pulp
 
+from .options import SOLVERS  # noqa: F401  (re-exported: solve.SOLVERS is where callers look)
 from .status import SolveStatus, has_solution, status_sentence
-
-SOLVERS = ("highs", "cbc")
 
 
 @dataclass(frozen=True)

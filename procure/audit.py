@@ -2,26 +2,12 @@
 
 from __future__ import annotations
 
-import getpass
 import json
-import os
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from db.models import AuditEvent
-
-
-def current_user(explicit: str | None = None) -> str:
-    """--user beats FUPIN_USER beats the login name."""
-    if explicit:
-        return explicit
-    if os.environ.get("FUPIN_USER"):
-        return os.environ["FUPIN_USER"]
-    try:
-        return getpass.getuser()
-    except (KeyError, OSError):
-        return "unknown"
 
 
 def record(session: Session, actor: str, action: str, entity: str, key: object,

@@ -202,3 +202,15 @@ def test_compliance_output_file_is_written_whole(loaded, tmp_path, monkeypatch):
     assert "No space left on device" in out and "Traceback" not in out
     assert target.read_text(encoding="utf-8") == "earlier\n"
     assert not list(tmp_path.glob(".c.csv.*")), list(tmp_path.iterdir())  # no temporary file left behind
+
+
+def test_plan_compare_does_not_load_the_database(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import json, sys; from click.testing import CliRunner; from cli import cli; "
+            "r = CliRunner().invoke(cli, ['plan', 'compare', 'nowhere-a', 'nowhere-b']); print(r.output); "
+            "print(json.dumps(sorted(m for m in ('sqlalchemy', 'weasyprint', 'pandas', 'pulp') if m in sys.modules)))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path).stdout
+    body, _, loaded = out.rstrip().rpartition("\n")
+    assert "nowhere-a: no such run folder" in body and json.loads(loaded) == [], out
