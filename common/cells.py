@@ -26,6 +26,13 @@ _DATE_PATTERNS = [
 ]
 _MONTH = re.compile(r"^(\d{4})-(\d{2})$")
 _NUMBER = re.compile(r"^[+-]?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?$")
+_MONEY = re.compile(r"^¥?(?P<number>[+-]?(\d+|\d{1,3}(,\d{3})+)(\.\d+)?)元?$")
+# Characters no cell may hold: C0 and C1 controls (NUL among them) and the invisible direction
+# controls (U+202A-U+202E, U+2066-U+2069, and the marks U+200E, U+200F, U+061C), which make text
+# display in another order than it is stored ("ABC\u202efdp.exe" shows as "ABCexe.pdf").
+_FORBIDDEN = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_FORBIDDEN_MULTILINE = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _TRUE = {"yes", "y", "true", "t", "1", "是", "对", "√"}
 _FALSE = {"no", "n", "false", "f", "0", "否", "不", "×"}
 
@@ -127,12 +134,18 @@ def parse_positive_decimal(value: object) -> Decimal:
 
 
 def parse_money_fen(value: object) -> int:
-    """Yuan to integer fen; '¥1,234.50', '1234.5元' accepted; more than 2 decimals refused."""
+    """Yuan to integer fen: a number, optionally ¥ (or ￥) before it and 元 after it ('¥1,234.50',
+    '1234.5元'); more than 2 decimals, or any other text around the number, refused."""
     raw = value
     if isinstance(value, str) or value is None:
-        text = clean_text(value)
-        text = text.replace("¥", "").replace("￥", "").replace("元", "").replace("RMB", "").strip()
-        raw = text
+        text = clean_text(value)  # NFKC folds the full-width ￥ into ¥
+        m = _MONEY.match(text.replace(" ", ""))
+        if not m:
+            if not text:
+                raise ValueError("is empty: enter the amount in yuan, e.g. 230.50")
+            raise ValueError(f"'{visible(text)}' is not a number of yuan: write it as 1234.50, "
+                             "optionally with ¥ before it or 元 after it (¥1,234.50 or 1234.50元)")
+        raw = m.group("number")
     yuan = parse_decimal(raw)
     fen = yuan * 100
     if fen != fen.to_integral_value():
@@ -153,26 +166,61 @@ def parse_bool(value: object) -> bool:
     raise ValueError(f"'{clean_text(value)}' is not yes/no (use yes/no, true/false, 1/0 or 是/否)")
 
 
-def required_text(value: object) -> str:
+def visible(text: str, limit: int = 60) -> str:
+    """`text` as a message may quote it: invisible controls written out (\\u202e), at most `limit` characters."""
+    shown = _FORBIDDEN.sub(lambda m: f"\\u{ord(m.group()):04x}", text)
+    return shown if len(shown) <= limit else shown[:limit - 1] + "…"
+
+
+def inert(text: str) -> str:
+    """Text to display: direction controls written out, so nothing shows in another order than it is stored."""
+    return _BIDI.sub(lambda m: f"<U+{ord(m.group()):04X}>", text)
+
+
+def check_text(text: str, max_length: int | None = None, multiline: bool = False) -> str:
+    """`text` unless it holds a control or direction character (tabs and line breaks are allowed
+    where `multiline`), or is longer than `max_length` characters."""
+    bad = (_FORBIDDEN_MULTILINE if multiline else _FORBIDDEN).search(text)
+    if bad:
+        ch = bad.group()
+        what = ("an invisible direction control, which makes text display in another order than it is"
+                if _BIDI.match(ch) else "a control character" + (" (NUL)" if ch == "\x00" else ""))
+        raise ValueError(f"holds {what} (U+{ord(ch):04X}) at character {bad.start() + 1}: remove it")
+    if max_length is not None and len(text) > max_length:
+        raise ValueError(f"is {len(text):,} characters long; at most {max_length:,} fit: shorten it")
+    return text
+
+
+def required_text(value: object, max_length: int | None = None) -> str:
     """Text that must not be empty."""
     text = clean_text(value)
     if not text:
         raise ValueError("is empty")
-    return text
+    return check_text(text, max_length)
 
 
-def required(what: str) -> Callable[[object], str]:
+def required(what: str, max_length: int | None = None) -> Callable[[object], str]:
     """A parser of text that must not be empty; the message names `what` to enter."""
     def parse(value: object) -> str:
         text = clean_text(value)
         if not text:
             raise ValueError(f"is empty: enter the {what}")
-        return text
+        return check_text(text, max_length)
     return parse
 
 
-def optional_text(value: object) -> str | None:
-    return clean_text(value) or None
+def optional_text(value: object, max_length: int | None = None, multiline: bool = False) -> str | None:
+    return check_text(clean_text(value), max_length, multiline) or None
+
+
+def parse_code(value: object, max_length: int | None = None) -> str:
+    """An identifier (an institution's, canteen's, supplier's or category's code): not empty, no
+    controls, and not starting with = + - @, which spreadsheets read as the start of a formula."""
+    text = required_text(value, max_length)
+    if text[0] in "=+-@":
+        raise ValueError(f"'{visible(text)}' starts with '{text[0]}': a code is an identifier; "
+                         "start it with a letter or a digit")
+    return text
 
 
 def choice(aliases: dict[str, str], what: str) -> Callable[[object], str]:

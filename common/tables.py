@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass
@@ -161,10 +162,25 @@ def parse_rows(rows: list[Row], parsers: dict[str, Callable[[object], object]],
     return parsed, problems
 
 
+# OWASP's CSV-injection guidance: a spreadsheet runs a cell that starts with = + - @ (or a tab or
+# carriage return before one) as a formula. Such text gets a leading apostrophe, which spreadsheets
+# show as text; figures (a plain number, "-2" included) stay as they are.
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_PLAIN_NUMBER = re.compile(r"^[+-]?\d+(\.\d+)?$")
+
+
+def neutralise(value: object) -> object:
+    """A CSV cell that no spreadsheet will run: text starting like a formula gets a leading apostrophe."""
+    if isinstance(value, str) and value.startswith(_FORMULA_START) and not _PLAIN_NUMBER.match(value):
+        return "'" + value
+    return value
+
+
 def csv_text(columns: list[str], rows: list[dict]) -> str:
-    """CSV (UTF-8 text, `\\n` line ends) with a header and one line per dict; other keys are ignored."""
+    """CSV (UTF-8 text, `\n` line ends) with a header and one line per dict; other keys are ignored.
+    Text that a spreadsheet would run as a formula is neutralised (see `neutralise`)."""
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=columns, lineterminator="\n", extrasaction="ignore")
     writer.writeheader()
-    writer.writerows(rows)
+    writer.writerows({k: neutralise(v) for k, v in row.items()} for row in rows)
     return buf.getvalue()

@@ -23,7 +23,10 @@ _WRITE = "fupin_write"
 
 
 def make_engine(url: str) -> Engine:
-    """Engine for `url`; SQLite gets WAL, busy_timeout, foreign keys and BEGIN IMMEDIATE writes."""
+    """Engine for `url`. Write transactions take turns on both databases: SQLite's BEGIN IMMEDIATE
+    (with WAL, busy_timeout and foreign keys), PostgreSQL's transaction-scoped advisory lock. One
+    writer at a time is what keeps the ledger's hash chain in the order written, and it lets a
+    second identical import find the first one's lines instead of colliding with them."""
     if url.startswith("postgresql://"):
         url = "postgresql+psycopg://" + url[len("postgresql://"):]
     try:
@@ -32,7 +35,19 @@ def make_engine(url: str) -> Engine:
         raise FupinError(f"cannot use database URL '{url}': {exc}") from None
     if engine.dialect.name == "sqlite":
         _configure_sqlite(engine)
+    elif engine.dialect.name == "postgresql":
+        _configure_postgresql(engine)
     return engine
+
+
+WRITER_LOCK = 0x66757069  # "fupi": the advisory lock every fupin write transaction holds on PostgreSQL
+
+
+def _configure_postgresql(engine: Engine) -> None:
+    @event.listens_for(engine, "begin")
+    def _on_begin(conn):
+        if conn.get_execution_options().get(_WRITE):
+            conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
 
 
 def _configure_sqlite(engine: Engine) -> None:

@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 from common.errors import FupinError
+from common.tables import csv_text
 from common.terminal import format_table
 
 FIGURES = {"special_post_teachers": ("shortage", "allocated", "unmet"),
@@ -87,9 +88,8 @@ def to_table(view: dict, changed_only: bool = False) -> str:
 
 def to_csv(view: dict) -> str:
     figures = view["figures"]
-    buf = io.StringIO()
-    w = csv.writer(buf, lineterminator="\n")
-    w.writerow(["county", "name"] + [f"{f}_{side}" for f in figures for side in ("a", "b", "change")])
-    for r in view["rows"]:
-        w.writerow([r["county"], r["name"]] + [v for f in figures for v in (r["a"][f], r["b"][f], r["change"][f])])
-    return buf.getvalue()
+    columns = ["county", "name"] + [f"{f}_{side}" for f in figures for side in ("a", "b", "change")]
+    return csv_text(columns, [{"county": r["county"], "name": r["name"],
+                               **{f"{f}_{side}": r[key][f] for f in figures
+                                  for side, key in (("a", "a"), ("b", "b"), ("change", "change"))}}
+                              for r in view["rows"]])

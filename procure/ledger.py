@@ -6,6 +6,7 @@ import datetime as dt
 import difflib
 import hashlib
 from dataclasses import dataclass, field
+from decimal import Decimal
 from pathlib import Path
 from typing import Iterable
 
@@ -13,6 +14,7 @@ from sqlalchemy import insert, select
 from sqlalchemy.orm import Session, aliased
 
 from common.cells import (
+    check_text,
     clean_text,
     is_blank,
     month_bounds,
@@ -21,8 +23,10 @@ from common.cells import (
     parse_decimal,
     parse_money_fen,
     parse_month,
+    optional_text,
     parse_positive_decimal,
     required,
+    visible,
 )
 from common.errors import FupinError, InputFileError, RowProblem
 from common.tables import Field, Row, read_table
@@ -39,8 +43,8 @@ from db.models import (
 
 from . import audit
 from .masterdata import check_master_row, packaging_weights
-from .rules import eligible_on
-from .units import CANONICAL_UNITS, KG_PER_UNIT, normalise_unit, to_mg
+from .rules import LineLimits, eligible_on
+from .units import FEN_PER_YUAN, CANONICAL_UNITS, KG_PER_UNIT, normalise_unit, to_mg
 
 PURCHASE_FIELDS = [
     Field("date", ("日期", "采购日期")),
@@ -55,6 +59,9 @@ PURCHASE_FIELDS = [
     Field("line", ("行号",), required=False),
     Field("note", ("备注",), required=False),
 ]
+# The schema's own limits: a text longer than its column is refused here, with its row and column,
+# the same on SQLite (which would store it) and PostgreSQL (which would refuse it without either).
+_LENGTH = {name: Purchase.__table__.c[name].type.length for name in ("product", "unit", "ref", "note", "quantity")}
 # Fields compared when the same (supplier, ref, line) arrives again.
 _SAME_LINE = ("purchase_date", "canteen_id", "category_id", "product", "qty_mg", "amount_fen")
 _KEY_CHUNK = 900
@@ -107,8 +114,9 @@ class _Directory:
 class _LineParser:
     """Turns raw purchase rows into ledger values, collecting every problem."""
 
-    def __init__(self, session: Session, today: dt.date):
+    def __init__(self, session: Session, today: dt.date, limits: LineLimits | None = None):
         self.today = today
+        self.limits = limits or LineLimits.from_env()
         self.canteens = _Directory(session, Canteen, "canteen", "fupin procure list canteens")
         self.suppliers = _Directory(session, Supplier, "supplier", "fupin procure list suppliers")
         self.categories = _Directory(session, Category, "category", "fupin procure list categories")
@@ -139,15 +147,16 @@ class _LineParser:
         """Each cell through its parser; a cell that does not parse is None and a problem."""
         parsers = {
             "date": self._date,
-            "canteen": lambda x: self.canteens.find(clean_text(x)),
-            "supplier": lambda x: self.suppliers.find(clean_text(x)),
-            "category": lambda x: self.categories.find(clean_text(x)),
-            "product": required("product name (品名)"),
-            "quantity": parse_positive_decimal,
-            "unit": required(f"unit ({CANONICAL_UNITS})"),
-            "amount": parse_money_fen,
-            "ref": required("invoice or mall order number (单号)"),
+            "canteen": lambda x: self.canteens.find(check_text(clean_text(x))),
+            "supplier": lambda x: self.suppliers.find(check_text(clean_text(x))),
+            "category": lambda x: self.categories.find(check_text(clean_text(x))),
+            "product": required("product name (品名)", _LENGTH["product"]),
+            "quantity": self._quantity,
+            "unit": required(f"unit ({CANONICAL_UNITS})", _LENGTH["unit"]),
+            "amount": self._amount,
+            "ref": required("invoice or mall order number (单号)", _LENGTH["ref"]),
             "line": _line_number,
+            "note": lambda x: optional_text(x, _LENGTH["note"], multiline=True),
         }
         cells: dict = {}
         for name, parse in parsers.items():
@@ -158,9 +167,25 @@ class _LineParser:
                 cells[name] = None
         return cells
 
+    def _quantity(self, value: object) -> Decimal:
+        quantity = parse_positive_decimal(value)
+        check_text(str(quantity), _LENGTH["quantity"])  # kept as entered, exactly
+        return quantity
+
+    def _amount(self, value: object) -> int:
+        fen = parse_money_fen(value)
+        if fen > self.limits.max_yuan * FEN_PER_YUAN:
+            raise ValueError(f"'{visible(clean_text(value))}' yuan is more than one purchase line can hold "
+                             f"(¥{self.limits.max_yuan:,}): check the amount (the limit is FUPIN_MAX_LINE_YUAN)")
+        return fen
+
     def _check_date(self, row: Row, day: dt.date, problems: list[RowProblem]) -> None:
-        """Not in the future, not in a closed month."""
-        if day > self.today:
+        """Not before the earliest date, not in the future, not in a closed month."""
+        if day < self.limits.earliest_date:
+            problems.append(RowProblem(row.number, row.columns["date"],
+                                       f"{day} is before {self.limits.earliest_date}: check the year "
+                                       "(the earliest date is FUPIN_EARLIEST_DATE)"))
+        elif day > self.today:
             problems.append(RowProblem(row.number, row.columns["date"], f"{day} is in the future"))
         elif month_label(day) in self.closed:
             problems.append(RowProblem(row.number, row.columns["date"],
@@ -177,6 +202,12 @@ class _LineParser:
             problems.append(RowProblem(row.number, row.columns["unit"],
                                        f"unknown unit '{unit}' for '{product}': use {CANONICAL_UNITS}, or define "
                                        f"its weight: fupin procure unit-weight '{product}' '{unit}' KG"))
+            return None
+        if quantity * kg_per_unit > self.limits.max_kg:
+            problems.append(RowProblem(row.number, row.columns["quantity"],
+                                       f"{quantity} {unit} is {quantity * kg_per_unit:,} kg, more than one purchase "
+                                       f"line can hold ({self.limits.max_kg:,} kg): check the quantity and the unit "
+                                       "(the limit is FUPIN_MAX_LINE_KG)"))
             return None
         try:
             return to_mg(quantity, kg_per_unit)
@@ -199,7 +230,7 @@ class _LineParser:
             category_id=cells["category"].id, product=cells["product"], quantity=str(cells["quantity"]),
             unit=cells["unit"], amount_fen=cells["amount"], ref=cells["ref"], line=cells["line"], is_pa=is_pa,
             pa_source=supplier.eligibility if is_pa else "none",
-            pa_certificate=supplier.certificate if is_pa else None, note=clean_text(row.values.get("note")) or None,
+            pa_certificate=supplier.certificate if is_pa else None, note=cells["note"],
         )
 
 
@@ -207,8 +238,8 @@ def _line_number(value: object) -> int:
     if is_blank(value):
         return 1
     number = parse_decimal(value)
-    if number != number.to_integral_value() or number < 1:
-        raise ValueError(f"'{clean_text(value)}' is not a line number (1, 2, 3 ...)")
+    if number != number.to_integral_value() or not 1 <= number <= LineLimits.MAX_LINE_NUMBER:
+        raise ValueError(f"'{visible(clean_text(value))}' is not a line number (1, 2, 3 ...)")
     return int(number)
 
 
@@ -402,7 +433,11 @@ def set_unit_weight(session: Session, product: str, unit: str, kg: str, actor: s
         weight = parse_positive_decimal(kg)
     except ValueError as exc:
         raise FupinError(f"--kg {exc}") from None
-    values = {"product": clean_text(product), "unit": clean_text(unit), "kg_per_unit": weight}
+    try:
+        values = {"product": check_text(clean_text(product), _LENGTH["product"]),
+                  "unit": check_text(clean_text(unit), _LENGTH["unit"]), "kg_per_unit": weight}
+    except ValueError as exc:
+        raise FupinError(f"PRODUCT or UNIT {exc}") from None
     problems = check_master_row("packaging", Row(None, values, {"unit": "UNIT"}), values)
     if problems or not values["product"]:
         raise FupinError(str(problems[0]) if problems else "the product name is empty")

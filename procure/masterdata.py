@@ -14,6 +14,7 @@ from common.cells import (
     choice,
     is_blank,
     optional_text,
+    parse_code,
     parse_bool,
     parse_optional_date,
     parse_positive_decimal,
@@ -70,12 +71,12 @@ NAME = Field("name", ("名称", "名字"))
 KINDS: dict[str, MasterKind] = {
     "institutions": MasterKind("institutions", Institution, "code",
         [CODE, NAME, Field("kind", ("类型", "类别", "院校类型"))],
-        {"code": required_text, "name": required_text, "kind": parse_kind}),
+        {"code": parse_code, "name": required_text, "kind": parse_kind}),
     "canteens": MasterKind("canteens", Canteen, "code",
         [CODE, Field("institution", ("院校", "学校", "院校代码")), NAME,
          Field("operator", ("经营方式", "经营"), required=False),
          Field("contractor", ("承包方", "承包商"), required=False)],
-        {"code": required_text, "institution": required_text, "name": required_text, "operator": lambda v: None if is_blank(v) else parse_operator(v),
+        {"code": parse_code, "institution": parse_code, "name": required_text, "operator": lambda v: None if is_blank(v) else parse_operator(v),
          "contractor": optional_text}),
     "suppliers": MasterKind("suppliers", Supplier, "code",
         [CODE, NAME, Field("eligibility", ("扶贫资格", "资格", "来源类型")),
@@ -83,11 +84,11 @@ KINDS: dict[str, MasterKind] = {
          Field("county", ("认定县", "发证县", "市县"), required=False),
          Field("valid_from", ("有效期起", "生效日期"), required=False),
          Field("valid_to", ("有效期止", "失效日期"), required=False)],
-        {"code": required_text, "name": required_text, "eligibility": parse_eligibility, "certificate": optional_text,
+        {"code": parse_code, "name": required_text, "eligibility": parse_eligibility, "certificate": optional_text,
          "county": optional_text, "valid_from": parse_optional_date, "valid_to": parse_optional_date}),
     "categories": MasterKind("categories", Category, "code",
         [CODE, NAME, Field("counts_toward_quota", ("计入比例", "是否计入", "计入"))],
-        {"code": required_text, "name": required_text, "counts_toward_quota": parse_bool}),
+        {"code": parse_code, "name": required_text, "counts_toward_quota": parse_bool}),
     "packaging": MasterKind("packaging", PackagingWeight, "product,unit",
         [Field("product", ("品名", "产品")), Field("unit", ("单位", "包装单位")),
          Field("kg_per_unit", ("kg", "每件公斤", "每单位公斤", "重量"))],
@@ -106,11 +107,27 @@ class MasterImportResult:
 
 def _parse_rows(kind: MasterKind, rows: list[Row]) -> tuple[list[tuple[Row, dict]], list[RowProblem]]:
     parsed, problems = parse_rows(rows, kind.parsers)
+    fitting = []
     for row, values in parsed:
         for name in kind.parsers:
             values.setdefault(name, None)  # an optional column the file lacks
-        problems += check_master_row(kind.name, row, values)
-    return parsed, problems
+        too_long = _too_long(kind, row, values)
+        problems += too_long or check_master_row(kind.name, row, values)
+        if not too_long:
+            fitting.append((row, values))
+    return fitting, problems
+
+
+def _too_long(kind: MasterKind, row: Row, values: dict) -> list[RowProblem]:
+    """Text longer than its column (the schema's own limit), the same on SQLite and PostgreSQL."""
+    out = []
+    for name, value in values.items():
+        column = kind.model.__table__.c.get(name)
+        length = getattr(getattr(column, "type", None), "length", None)
+        if isinstance(value, str) and length is not None and len(value) > length:
+            out.append(RowProblem(row.number, row.columns[name],
+                                  f"is {len(value):,} characters long; at most {length:,} fit: shorten it"))
+    return out
 
 
 def check_master_row(kind: str, row: Row, v: dict) -> list[RowProblem]:

@@ -13,7 +13,7 @@ from decimal import Decimal
 from enum import StrEnum
 from fractions import Fraction
 
-from sqlalchemy import case, func, select
+from sqlalchemy import BigInteger, case, func, literal, select
 from sqlalchemy.orm import Session
 
 from common.cells import month_bounds, month_label, parse_month
@@ -164,14 +164,30 @@ class MonthCompliance:
     as_of: dt.date
 
 
+# Sums are taken in two halves, value // 2**32 and value % 2**32 (truncated as both databases
+# divide), each of which a 64-bit SUM holds for billions of rows; Python adds them back exactly. A
+# plain SUM raises "integer overflow" on SQLite once a month's mg pass 9.2 x 10^18, whatever the
+# lines are (the importer refuses lines that large, but a ledger may hold older ones).
+_HALF = 2**32
+
+
+def _exact_sum(column, only_pa: bool = False) -> list:
+    values = case((Purchase.is_pa, column), else_=0) if only_pa else column
+    # op("/"): integer division as written; SQLAlchemy's `/` would divide as decimals.
+    return [func.sum(values.op("/")(literal(_HALF, BigInteger))), func.sum(values % literal(_HALF, BigInteger))]
+
+
 def _sums(session: Session, start: dt.date, end: dt.date):
-    pa_mg = func.sum(case((Purchase.is_pa, Purchase.qty_mg), else_=0))
-    pa_fen = func.sum(case((Purchase.is_pa, Purchase.amount_fen), else_=0))
-    q = (select(Purchase.canteen_id, Purchase.category_id, func.sum(Purchase.qty_mg), pa_mg,
-                func.sum(Purchase.amount_fen), pa_fen)
+    q = (select(Purchase.canteen_id, Purchase.category_id,
+                *_exact_sum(Purchase.qty_mg), *_exact_sum(Purchase.qty_mg, True),
+                *_exact_sum(Purchase.amount_fen), *_exact_sum(Purchase.amount_fen, True))
          .where(Purchase.purchase_date >= start, Purchase.purchase_date < end)
          .group_by(Purchase.canteen_id, Purchase.category_id))
-    return {(c, k): Tally(int(t), int(p), int(a), int(pa)) for c, k, t, p, a, pa in session.execute(q)}
+    out = {}
+    for canteen, category, *halves in session.execute(q):
+        t, p, a, pa = (int(high) * _HALF + int(low) for high, low in zip(halves[::2], halves[1::2]))
+        out[(canteen, category)] = Tally(t, p, a, pa)
+    return out
 
 
 def _shortfalls(counting: list[Tally], rule: QuotaRule) -> tuple[Fraction, Fraction]:

@@ -1,8 +1,10 @@
-"""The quota rule: one typed settings table with the plan's defaults (item 19)."""
+"""The ledger's rules and defaults, in one typed settings table: the quota (plan item 19), what a
+single purchase line may hold, and the supplier's poverty-alleviation window."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
 from dataclasses import dataclass, replace
 from decimal import Decimal
 from enum import StrEnum
@@ -42,6 +44,46 @@ class QuotaRule:
 
 
 DEFAULT_RULE = QuotaRule()
+
+
+# ---------------------------------------------------------------------------------------------
+# What one purchase line may hold. Beyond these a line is a typing error (a canteen does not buy
+# 1,000 t or ¥10,000,000 of produce on one invoice line), and refusing it keeps every monthly sum
+# far inside the databases' 64-bit integers.
+
+
+@dataclass(frozen=True)
+class LineLimits:
+    """Bounds of a single purchase line; each can be set by an environment variable."""
+
+    max_kg: Decimal = Decimal(1_000_000)  # 1,000 t (FUPIN_MAX_LINE_KG)
+    max_yuan: Decimal = Decimal(10_000_000)  # FUPIN_MAX_LINE_YUAN
+    earliest_date: dt.date = dt.date(2000, 1, 1)  # FUPIN_EARLIEST_DATE
+    # The ledger's own ceilings, whatever the settings: PostgreSQL's INTEGER for line numbers, and
+    # amounts a 64-bit sum of a million lines cannot overflow.
+    MAX_LINE_NUMBER = 2**31 - 1
+    CEILING_KG = Decimal(10**9)
+    CEILING_YUAN = Decimal(10**10)
+
+    def __post_init__(self) -> None:
+        if not (0 < self.max_kg <= self.CEILING_KG):
+            raise FupinError(f"the largest line must be between 0 and {self.CEILING_KG:,} kg, got {self.max_kg}")
+        if not (0 < self.max_yuan <= self.CEILING_YUAN):
+            raise FupinError(f"the largest line must be between 0 and {self.CEILING_YUAN:,} yuan, got {self.max_yuan}")
+
+    @classmethod
+    def from_env(cls, environ: dict[str, str] | None = None) -> "LineLimits":
+        env = os.environ if environ is None else environ
+        values: dict = {}
+        for key, name, parse in (("max_kg", "FUPIN_MAX_LINE_KG", Decimal), ("max_yuan", "FUPIN_MAX_LINE_YUAN", Decimal),
+                                 ("earliest_date", "FUPIN_EARLIEST_DATE", dt.date.fromisoformat)):
+            if env.get(name):
+                try:
+                    values[key] = parse(env[name].strip())
+                except (ArithmeticError, ValueError):
+                    raise FupinError(f"{name}='{env[name]}' is not a "
+                                     f"{'date (YYYY-MM-DD)' if key == 'earliest_date' else 'number'}") from None
+        return cls(**values)
 
 
 # ---------------------------------------------------------------------------------------------

@@ -31,11 +31,13 @@ from pathlib import Path
 import cffi
 from fontTools.ttLib import TTCollection, TTFont, TTLibError
 from jinja2 import Environment, FileSystemLoader, StrictUndefined
+from markupsafe import Markup
 from weasyprint import CSS, HTML
 from weasyprint.text import ffi
 from weasyprint.text.fonts import FontConfiguration
 from weasyprint.urls import URLFetcher, URLFetcherResponse
 
+from common.cells import inert
 from common.errors import FupinError
 
 HERE = Path(__file__).resolve().parent
@@ -156,11 +158,19 @@ def column_widths(columns: list[str], rows: list[list[str]], numeric: set[int] |
 
 
 @functools.lru_cache(maxsize=None)
+def _shown_inertly(value: object) -> object:
+    """Every printed value: direction controls written out (U+202E shown as <U+202E>), so a name
+    in the ledger never displays in another order than it is stored; markup we made is left alone."""
+    if isinstance(value, str) and not isinstance(value, Markup):
+        return inert(value)
+    return value
+
+
 def jinja_env() -> Environment:
     """One environment per process: templates are compiled once, not once per report."""
     # autoescape=True, not select_autoescape(): names from the ledger are never markup.
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
-                      trim_blocks=True, lstrip_blocks=True)
+                      trim_blocks=True, lstrip_blocks=True, finalize=_shown_inertly)
     env.globals["column_widths"] = column_widths
     return env
 

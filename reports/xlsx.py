@@ -29,19 +29,26 @@ def _formats(value) -> str | None:
     return None
 
 
+def _append(ws, values: list) -> None:
+    """A row whose text stays text: openpyxl would store any string starting with '=' as a formula,
+    so a supplier named '=HYPERLINK(...)' would become a live link in the finance office's workbook."""
+    ws.append(values)
+    for cell, value in zip(ws[ws.max_row], values):
+        if isinstance(value, str):
+            cell.data_type = "s"
+        elif fmt := _formats(value):
+            cell.number_format = fmt
+
+
 def _sheet(wb, title: str, table: Table) -> None:
     from openpyxl.styles import Font
 
     ws = wb.create_sheet(title[:31])
-    ws.append(table.columns)
+    _append(ws, list(table.columns))
     for cell in ws[1]:
         cell.font = Font(bold=True)
     for row in [*table.rows, *table.totals]:
-        values = [_cell(v, i in table.numeric) for i, v in enumerate(row)]
-        ws.append(values)
-        for cell, value in zip(ws[ws.max_row], values):
-            if fmt := _formats(value):
-                cell.number_format = fmt
+        _append(ws, [_cell(v, i in table.numeric) for i, v in enumerate(row)])
     for i, column in enumerate(table.columns, start=1):
         width = max([len(str(column))] + [len(str(r[i - 1])) for r in table.rows[:200]]) + 2
         ws.column_dimensions[ws.cell(1, i).column_letter].width = min(width * 1.3, 50)
@@ -62,7 +69,7 @@ def workbook_bytes(view: ReportView) -> bytes:
         meta.append((t["amendment"], t["amends"].format(n=view.previous_no)))
         meta += [("", c) for c in view.changes]
     for row in meta:
-        info.append(list(row))
+        _append(info, list(row))
     info.column_dimensions["A"].width = 20
     info.column_dimensions["B"].width = 80
     for table in [view.summary, *view.details, *view.exceptions, *([view.appendix] if view.appendix else [])]:
