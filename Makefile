@@ -36,6 +36,7 @@ demo: install sysdeps
 	$(FUPIN) procure import $(SAMPLE)/purchases_2025_synthetic.csv
 	$(FUPIN) procure import $(SAMPLE)/purchases_2025_synthetic.csv
 	$(FUPIN) procure close --month 2025-03
+	$(FUPIN) procure verify
 	$(FUPIN) procure compliance --month 2025-03
 	$(FUPIN) procure compliance --month 2025-08 --institution HNU-S
 	$(FUPIN) procure compliance --month 2025-03 --format csv -o out/compliance-2025-03.csv

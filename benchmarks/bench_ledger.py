@@ -1,4 +1,4 @@
-"""Import N generated purchase lines, then compute one full province month.
+"""Import N generated purchase lines, verify the hash chain, then compute one full province month.
 
 Prints rows per second for the import and, for the month, the ratio of fupin's time (SQL
 aggregation + exact arithmetic) to a pandas group-by over the same rows held in memory, both
@@ -18,6 +18,7 @@ from pathlib import Path
 import pandas as pd
 
 import db
+from db import chain
 from procure import ledger, masterdata
 from procure.quota import month_compliance
 from procure.rules import QuotaRule
@@ -87,6 +88,18 @@ def main() -> None:
         reimp = time.perf_counter() - t0
         print(f"re-import (all already present): {len(again.already_present):,} lines in {reimp:.1f} s "
               f"= {len(again.already_present) / reimp:,.0f} rows/s")
+        t0 = time.perf_counter()
+        with db.unit_of_work(engine) as uow:
+            check = chain.verify(uow.session.connection())
+        verify_s = time.perf_counter() - t0
+        t0 = time.perf_counter()
+        with engine.connect() as conn:  # the baseline: the same rows read back, nothing computed
+            raw = conn.exec_driver_sql("SELECT * FROM purchases").fetchall()
+        read_s = time.perf_counter() - t0
+        print(f"verify: {'ok' if check.ok else check.problem}, {check.rows:,} rows in {check.links} links in "
+              f"{verify_s:.1f} s; reading the {len(raw):,} ledger rows raw: {read_s:.1f} s; "
+              f"ratio verify/raw read = {verify_s / read_s:.1f}x")
+        del raw
         runs = []
         for _ in range(3):
             t0 = time.perf_counter()

@@ -277,3 +277,36 @@ def compliance(app: App, month, institution, fmt, threshold, basis, scope, as_of
         click.echo(f"wrote {out}")
     else:
         click.echo(text.rstrip("\n"))
+
+
+@procure.command("verify")
+@click.option("--head", "earlier_head", metavar="HASH",
+              help="A chain head printed earlier (on a report): check that it is still part of the chain.")
+@pass_app
+def verify(app: App, earlier_head):
+    """Recompute the ledger's hash chain: every entry, audit event and issued report.
+
+    Exit 0 with the chain head when everything matches what was written; exit 1 naming the first
+    entry or link that does not. Someone who rewrites the whole chain with fupin's code in hand is
+    caught only by --head with a head printed on an earlier report.
+
+    \b
+    Example:
+        fupin procure verify
+        fupin procure verify --head 3f2a9c0d1e5b
+    """
+    with app.uow() as uow:
+        result = services.verify_ledger(uow, earlier_head)
+    if not result.ok:
+        raise FupinError(f"the ledger does not verify: {result.problem}. Restore the database from a backup, "
+                         "or ask who changed it outside fupin; reports are not issued until it verifies")
+    if earlier_head and not result.head_found:
+        raise FupinError(f"chain head {earlier_head} is not part of this ledger's chain: the ledger was rewritten or "
+                         "cut short after that head was printed (the chain verifies on its own; give at least 8 "
+                         "characters of the head)")
+    counts = result.counts or {}
+    click.echo(f"ledger verified: {counts.get('purchases', 0):,} ledger entries, {counts.get('audit_events', 0):,} "
+               f"audit events, {counts.get('report_issues', 0):,} reports in {result.links:,} links")
+    if earlier_head:
+        click.echo(f"chain head {earlier_head} printed earlier is part of the chain")
+    click.echo(f"chain head: {result.head}")

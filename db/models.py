@@ -154,6 +154,7 @@ class Purchase(Base):
     note: Mapped[str | None] = mapped_column(String(500))
     created_by: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    row_hash: Mapped[str | None] = mapped_column(String(64))  # db.chain: tamper evidence
 
     canteen: Mapped[Canteen] = relationship()
     supplier: Mapped[Supplier] = relationship()
@@ -178,6 +179,7 @@ class AuditEvent(Base):
     entity_key: Mapped[str] = mapped_column(String(100))
     detail: Mapped[str] = mapped_column(Text, default="{}")  # JSON
     reason: Mapped[str | None] = mapped_column(Text)
+    row_hash: Mapped[str | None] = mapped_column(String(64))
 
 
 class ReportIssue(Base):
@@ -205,3 +207,21 @@ class ReportIssue(Base):
     # The figures and ledger entry ids as issued (JSON): what the next amendment is compared with.
     snapshot: Mapped[str] = mapped_column(Text)
     entries: Mapped[int] = mapped_column(Integer, default=0)
+    chain_head: Mapped[str | None] = mapped_column(String(64))  # the ledger chain's head it was built on
+    row_hash: Mapped[str | None] = mapped_column(String(64))
+
+
+class ChainLink(Base):
+    """One link of the ledger's hash chain (db.chain): the rows of one table written by one commit."""
+
+    __tablename__ = "chain_links"
+    __table_args__ = (Index("ix_chain_links_kind_last", "kind", "last_id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))
+    first_id: Mapped[int] = mapped_column(BigInteger)
+    last_id: Mapped[int] = mapped_column(BigInteger)
+    rows: Mapped[int] = mapped_column(BigInteger)
+    digest: Mapped[str] = mapped_column(String(64))
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    link_hash: Mapped[str] = mapped_column(String(64))
+    sealed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)

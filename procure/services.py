@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from common.cells import parse_date
 from common.errors import FupinError
-from db import UnitOfWork
+from db import UnitOfWork, chain
 from db.models import (
     AuditEvent,
     Canteen,
@@ -133,6 +133,11 @@ def master_list(uow: UnitOfWork, kind: str) -> tuple[list[str], list[list[str]]]
     rows = [["" if getattr(o, c) is None else str(getattr(o, c)) for c in columns]
             for o in uow.session.scalars(select(model).order_by(getattr(model, columns[0])))]
     return columns, rows
+
+
+def verify_ledger(uow: UnitOfWork, earlier_head: str | None = None) -> chain.Verification:
+    """Recompute the hash chain over every ledger entry, audit event and issued report (reads only)."""
+    return chain.verify(uow.session.connection(), earlier_head)
 
 
 def audit_trail(uow: UnitOfWork, limit: int = 50, entity: str | None = None,

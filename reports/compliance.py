@@ -113,6 +113,7 @@ class ReportView:
     previous_no: int | None = None
     amendment: bool = False
     changes: list[str] = field(default_factory=list)
+    chain_head: str = ""  # the ledger's hash chain head when the report was built (db.chain)
 
     @property
     def title(self) -> str:

@@ -41,7 +41,7 @@ def register(session: Session, view: ReportView, target: Path, fmt: str, actor: 
                       fingerprint=view.fingerprint, issued_by=actor, issued_at=now, previous_id=view.previous_no,
                       amendment=view.amendment, changes=json.dumps(view.changes, ensure_ascii=False),
                       snapshot=json.dumps(view.snapshot, ensure_ascii=False, sort_keys=True),
-                      entries=len(view.entry_ids))
+                      entries=len(view.entry_ids), chain_head=view.chain_head or None)
     session.add(row)
     session.flush()
     view.issue_no = row.id

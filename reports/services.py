@@ -9,7 +9,7 @@ from pathlib import Path
 from sqlalchemy import select
 
 from common.errors import FupinError
-from db import UnitOfWork
+from db import UnitOfWork, chain
 from db.models import Institution, utcnow
 from procure.rules import QuotaRule
 
@@ -51,6 +51,10 @@ def issue_compliance_reports(uow: UnitOfWork, months: list[str], rule: QuotaRule
     out = Path(out)
     fmt = _targets(out, fmt, every_institution, institution)
     now = now or utcnow()
+    check = chain.verify(uow.session.connection())
+    if not check.ok:
+        raise FupinError(f"the ledger does not verify, so no report is issued: {check.problem}; "
+                         "see `fupin procure verify`")
     if every_institution:
         codes = list(uow.session.scalars(select(Institution.code).order_by(Institution.code)))
         if not codes:
@@ -60,6 +64,8 @@ def issue_compliance_reports(uow: UnitOfWork, months: list[str], rule: QuotaRule
             (build(uow.session, months, c, rule, lang, now), out / f"{c}-{label}-{lang}.{fmt}") for c in codes]
     else:
         reports = [(build(uow.session, months, institution, rule, lang, now), out)]
+    for view, _ in reports:
+        view.chain_head = check.head
     # Files are rendered to temporaries, registered and committed, then moved into place.
     with issuing(uow.session, reports, fmt, actor, now, processes=jobs) as rows:
         uow.commit()

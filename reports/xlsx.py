@@ -64,7 +64,8 @@ def workbook_bytes(view: ReportView) -> bytes:
     meta = [(t["title_province" if view.scope == "province" else "title_institution"], view.scope_name),
             (t["institution"], view.scope), (t["period"], view.period_label), (t["rule"], view.rule_text),
             (t["data_taken"], view.data_taken), (t["issue_no"], view.issue_no),
-            (t["fingerprint"], view.fingerprint), (t["entries"], len(view.entry_ids))]
+            (t["fingerprint"], view.fingerprint), (t["entries"], len(view.entry_ids)),
+            (t["chain_head"], view.chain_head)]
     if view.amendment:
         meta.append((t["amendment"], t["amends"].format(n=view.previous_no)))
         meta += [("", c) for c in view.changes]

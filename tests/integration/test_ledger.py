@@ -261,5 +261,5 @@ def test_schema_mismatch_is_explained(tmp_path):
         db.ensure_schema(eng2)
     with eng2.begin() as conn:
         conn.execute(text("update alembic_version set version_num='0001'"))
-    with pytest.raises(FupinError, match="at revision 0001, this fupin needs 0002: run `fupin db upgrade`"):
+    with pytest.raises(FupinError, match=f"at revision 0001, this fupin needs {db.SCHEMA_HEAD}: run `fupin db upgrade`"):
         db.ensure_schema(eng2)
