@@ -208,6 +208,7 @@ class ReportIssue(Base):
     snapshot: Mapped[str] = mapped_column(Text)
     entries: Mapped[int] = mapped_column(Integer, default=0)
     chain_head: Mapped[str | None] = mapped_column(String(64))  # the ledger chain's head it was built on
+    stored_as: Mapped[str | None] = mapped_column(String(64))  # the file's random name in the web's report store
     row_hash: Mapped[str | None] = mapped_column(String(64))
 
 
@@ -225,3 +226,68 @@ class ChainLink(Base):
     prev_hash: Mapped[str] = mapped_column(String(64))
     link_hash: Mapped[str] = mapped_column(String(64))
     sealed_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class User(Base):
+    """A person who signs in to the web application (or calls its API with a token)."""
+
+    __tablename__ = "users"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(16))  # manager, finance, planner, admin
+    password_hash: Mapped[str] = mapped_column(String(200))
+    token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)  # sha256 of the API token
+    disabled: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    scopes: Mapped[list["UserScope"]] = relationship(back_populates="user", cascade="all, delete-orphan")
+
+
+class UserScope(Base):
+    """One canteen or one institution a user may see (and, for a manager, write to)."""
+
+    __tablename__ = "user_scopes"
+    __table_args__ = (CheckConstraint("(canteen_id IS NULL) <> (institution_id IS NULL)", name="one_target"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    canteen_id: Mapped[int | None] = mapped_column(ForeignKey("canteens.id"))
+    institution_id: Mapped[int | None] = mapped_column(ForeignKey("institutions.id"))
+    user: Mapped[User] = relationship(back_populates="scopes")
+
+
+class WebSession(Base):
+    """A signed-in browser: the cookie holds only a random id whose hash is kept here, so a session
+    can be ended from the server (logout, password change, a disabled user) and timed out."""
+
+    __tablename__ = "web_sessions"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    id_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    ended: Mapped[bool] = mapped_column(Boolean, default=False)
+
+
+class LoginFailure(Base):
+    """A failed sign-in, counted in the database so that every server process sees the same count."""
+
+    __tablename__ = "login_failures"
+    __table_args__ = (Index("ix_login_failures_name_at", "name", "at"), Index("ix_login_failures_address_at", "address", "at"))
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(64))
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class Upload(Base):
+    """A purchase file uploaded for import: kept under a random name, never the uploaded one."""
+
+    __tablename__ = "uploads"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    stored_as: Mapped[str] = mapped_column(String(64), unique=True)
+    original_name: Mapped[str] = mapped_column(String(255))
+    file_format: Mapped[str] = mapped_column(String(8))
+    sha256: Mapped[str] = mapped_column(String(64))
+    size: Mapped[int] = mapped_column(Integer)
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    imported_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))

@@ -60,6 +60,7 @@ PURCHASE_FIELDS = [
     Field("line", ("行号",), required=False),
     Field("note", ("备注",), required=False),
 ]
+PURCHASE_FIELD_NAMES = [f.name for f in PURCHASE_FIELDS]
 # The schema's own limits: a text longer than its column is refused here, with its row and column,
 # the same on SQLite (which would store it) and PostgreSQL (which would refuse it without either).
 _LENGTH = {name: Purchase.__table__.c[name].type.length for name in ("product", "unit", "ref", "note", "quantity")}
@@ -343,6 +344,40 @@ def import_purchases(session: Session, path: Path | str, actor: str, dry_run: bo
                   "already_present": len(result.already_present),
                   "first_id": min(result.ids), "last_id": max(result.ids)})
     return result
+
+
+def import_lines(session: Session, lines: list[dict], actor: str, source: str, dry_run: bool = False,
+                 today: dt.date | None = None) -> ImportResult:
+    """All-or-nothing import of lines given as field -> value (the JSON API): row = 1-based position."""
+    if not lines:
+        raise FupinError(f"{source}: no purchase lines: nothing to import")
+    rows = [Row(number=i, values=dict(line), columns={name: name for name in PURCHASE_FIELD_NAMES})
+            for i, line in enumerate(lines, start=1)]
+    result, to_add = _prepare(session, rows, source, today or dt.date.today(), True)
+    if dry_run or not to_add:
+        return result
+    batch = ImportBatch(file_name=source[:500], file_sha256="", lines_added=len(to_add), imported_by=actor)
+    session.add(batch)
+    session.flush()
+    result.batch_id = batch.id
+    _insert(session, to_add, actor, batch.id)
+    result.ids = list(session.scalars(select(Purchase.id).where(Purchase.batch_id == batch.id).order_by(Purchase.id)))
+    audit.record(session, actor, "import", "import_batch", batch.id,
+                 {"source": source, "lines_added": len(to_add), "already_present": len(result.already_present),
+                  "first_id": min(result.ids), "last_id": max(result.ids)})
+    return result
+
+
+def canteens_named(session: Session, rows: list[Row]) -> list[tuple[Row, int]]:
+    """(row, canteen id) for each row whose canteen cell names a known canteen (code or unique name)."""
+    directory = _Directory(session, Canteen, "canteen", "fupin procure list canteens")
+    out = []
+    for row in rows:
+        try:
+            out.append((row, directory.find(clean_text(row.values.get("canteen"))).id))
+        except ValueError:
+            continue  # the import itself reports it
+    return out
 
 
 def log_purchase(session: Session, actor: str, today: dt.date | None = None, **fields: object) -> ImportResult:

@@ -11,15 +11,18 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from common.cells import parse_date
-from common.errors import FupinError
+from common.cells import clean_text, parse_date
+from common.errors import FupinError, InputFileError, RowProblem
+from common.tables import Row, read_table
 from db import UnitOfWork, chain
 from db.models import (
     AuditEvent,
     Canteen,
     Category,
+    ImportBatch,
     Institution,
     PackagingWeight,
+    Purchase,
     Supplier,
 )
 
@@ -41,24 +44,72 @@ def set_unit_weight(uow: UnitOfWork, product: str, unit: str, kg: str, actor: st
     uow.commit()
 
 
-def log_purchase(uow: UnitOfWork, actor: str, today: dt.date | None = None, **fields: object) -> ImportResult:
+class OutOfScope(InputFileError):
+    """Lines for canteens that are not the user's: the whole file or request is refused."""
+
+
+class NotYours(FupinError):
+    """An entry or canteen the user may not see (the web answers 404, so as not to confirm it exists)."""
+
+
+Canteens = frozenset[int] | None  # the canteen ids a user may write to; None: every canteen
+
+
+def _check_scope(uow: UnitOfWork, rows: list[Row], allowed: Canteens, source: str) -> None:
+    if allowed is None:
+        return
+    bad = [RowProblem(row.number, row.columns.get("canteen", "canteen"),
+                      f"canteen '{clean_text(row.values.get('canteen'))}' is not one of yours: "
+                      "you may enter purchases only for your own canteens")
+           for row, canteen_id in ledger.canteens_named(uow.session, rows) if canteen_id not in allowed]
+    if bad:
+        raise OutOfScope(source, bad)
+
+
+def log_purchase(uow: UnitOfWork, actor: str, today: dt.date | None = None, allowed_canteens: Canteens = None,
+                 **fields: object) -> ImportResult:
     """One purchase, with the same checks as an import; nothing is added if it is already there."""
+    _check_scope(uow, [Row(None, dict(fields), {n: f"--{n}" for n in fields})], allowed_canteens, "the purchase")
     result = ledger.log_purchase(uow.session, actor, today=today, **fields)
     uow.commit()
     return result
 
 
 def import_purchases(uow: UnitOfWork, path: Path | str, actor: str, dry_run: bool = False,
-                     today: dt.date | None = None) -> ImportResult:
-    """A purchase file, all lines or none, never twice; a dry run checks it and writes nothing."""
+                     today: dt.date | None = None, allowed_canteens: Canteens = None) -> ImportResult:
+    """A purchase file, all lines or none, never twice; a dry run checks it and writes nothing.
+    With `allowed_canteens`, a line for any other canteen refuses the whole file."""
+    if allowed_canteens is not None:
+        _check_scope(uow, read_table(path, ledger.PURCHASE_FIELDS), allowed_canteens, str(path))
     result = ledger.import_purchases(uow.session, path, actor, dry_run=dry_run, today=today)
     if not dry_run:
         uow.commit()
     return result
 
 
-def void_entry(uow: UnitOfWork, entry_id: int, reason: str, actor: str) -> int:
+def add_lines(uow: UnitOfWork, lines: list[dict], actor: str, dry_run: bool = False, today: dt.date | None = None,
+              allowed_canteens: Canteens = None, source: str = "API request") -> ImportResult:
+    """Lines given as field -> value (the JSON API), as an import: all or none, never twice."""
+    rows = [Row(i, dict(line), {n: n for n in ledger.PURCHASE_FIELD_NAMES}) for i, line in enumerate(lines, 1)]
+    _check_scope(uow, rows, allowed_canteens, source)
+    result = ledger.import_lines(uow.session, lines, actor, source, dry_run=dry_run, today=today)
+    if not dry_run:
+        uow.commit()
+    return result
+
+
+def previous_import(uow: UnitOfWork, sha256: str) -> ImportBatch | None:
+    """The earlier import of a file with these exact bytes, if any."""
+    return uow.session.scalar(select(ImportBatch).where(ImportBatch.file_sha256 == sha256)
+                              .order_by(ImportBatch.id.desc()).limit(1))
+
+
+def void_entry(uow: UnitOfWork, entry_id: int, reason: str, actor: str, allowed_canteens: Canteens = None) -> int:
     """Void an entry by a reversing entry; returns the reversal's id."""
+    if allowed_canteens is not None:
+        entry = uow.session.get(Purchase, entry_id)
+        if entry is None or entry.canteen_id not in allowed_canteens:
+            raise NotYours(f"no ledger entry #{entry_id} among your canteens")
     reversal = ledger.void_entry(uow.session, entry_id, reason, actor)
     uow.commit()
     return reversal.id
