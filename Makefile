@@ -7,7 +7,7 @@ DEMO_DB := out/demo.db
 FUPIN := $(BIN)/fupin --db sqlite:///$(DEMO_DB) --user demo
 SAMPLE := data/sample
 
-.PHONY: install sysdeps demo test bench clean
+.PHONY: install sysdeps demo test bench clean web
 
 install: $(STAMP)
 
@@ -18,8 +18,9 @@ $(STAMP): pyproject.toml
 	touch $(STAMP)
 
 # System packages: a CJK font for the PDFs, HarfBuzz's subsetter (fast font subsetting in
-# WeasyPrint), poppler (reading PDFs back in the tests). Installed only where missing.
-SYSPKGS := fonts-wqy-zenhei libharfbuzz-subset0 poppler-utils
+# WeasyPrint), poppler (reading PDFs back in the tests), Debian's Chromium and its driver (the web
+# application's browser tests). Installed only where missing.
+SYSPKGS := fonts-wqy-zenhei libharfbuzz-subset0 poppler-utils chromium chromium-driver
 sysdeps:
 	@if command -v dpkg >/dev/null && ! dpkg -s $(SYSPKGS) >/dev/null 2>&1; then \
 		if [ "$$(id -u)" = 0 ]; then \
@@ -50,6 +51,7 @@ demo: install sysdeps
 	$(FUPIN) plan compare out/plan/teachers-base out/plan/teachers-floor --changed-only
 	$(FUPIN) plan graduates --data data/planning --scenario data/planning/scenario_baseline.yaml --out out/plan/graduates-base
 	$(FUPIN) plan kindergartens --data data/kindergartens --time-limit 10 --out out/plan/kindergartens
+	@echo "The web application on this demo database: make web (prints demo accounts), then http://127.0.0.1:8000/"
 
 test: install sysdeps
 	$(BIN)/pytest -q
@@ -58,6 +60,22 @@ bench: install
 	$(BIN)/python benchmarks/bench_ledger.py
 	$(BIN)/python benchmarks/bench_reports.py
 	$(BIN)/python benchmarks/bench_kindergartens.py --counties 8 --jobs 2 --time-limit 10
+
+# Demo accounts get fresh random passwords each time; they are printed, for trying the web out.
+DEMO_USERS := wang:manager:--canteen=C01 li:manager:--institution=HNU-S caiwu:finance:--institution=HNU-S \
+	sheng:finance: guihua:planner: admin:admin:
+web: install
+	@test -f $(DEMO_DB) || $(MAKE) demo
+	@$(FUPIN) db upgrade >/dev/null
+	@echo "demo accounts (for trying fupin web out; passwords are new each time):"
+	@for spec in $(DEMO_USERS); do \
+		name=$${spec%%:*}; rest=$${spec#*:}; role=$${rest%%:*}; scope=$${rest#*:}; \
+		pw=$$($(BIN)/python -c 'import secrets; print(secrets.token_hex(8))'); \
+		if ! echo "$$pw" | $(FUPIN) user add $$name --role $$role $${scope:+$$(echo $$scope | tr = ' ')} --password-stdin >/dev/null 2>&1; then \
+			echo "$$pw" | $(FUPIN) user password $$name --password-stdin >/dev/null || exit 1; fi; \
+		printf "  %-8s %-8s %-24s password %s\n" $$name $$role "$$(echo $$scope | tr = ' ')" "$$pw"; \
+	done
+	$(FUPIN) web --port 8000 --instance out/web
 
 clean:
 	rm -rf out .pytest_cache .hypothesis

@@ -55,7 +55,9 @@ class NotYours(FupinError):
 Canteens = frozenset[int] | None  # the canteen ids a user may write to; None: every canteen
 
 
-def _check_scope(uow: UnitOfWork, rows: list[Row], allowed: Canteens, source: str) -> None:
+def _check_scope(uow: UnitOfWork, rows: list[Row], allowed: Canteens, source: str, dry_run=None) -> None:
+    """Refuse lines for canteens that are not the user's; the refusal lists the lines' other problems
+    too (from `dry_run`, a check that writes nothing), so the user sees every bad row at once."""
     if allowed is None:
         return
     bad = [RowProblem(row.number, row.columns.get("canteen", "canteen"),
@@ -63,7 +65,13 @@ def _check_scope(uow: UnitOfWork, rows: list[Row], allowed: Canteens, source: st
                       "you may enter purchases only for your own canteens")
            for row, canteen_id in ledger.canteens_named(uow.session, rows) if canteen_id not in allowed]
     if bad:
-        raise OutOfScope(source, bad)
+        others: list[RowProblem] = []
+        if dry_run is not None:
+            try:
+                dry_run()
+            except InputFileError as exc:
+                others = exc.problems
+        raise OutOfScope(source, sorted(bad + others, key=lambda p: (p.row or 0)))
 
 
 def log_purchase(uow: UnitOfWork, actor: str, today: dt.date | None = None, allowed_canteens: Canteens = None,
@@ -80,7 +88,8 @@ def import_purchases(uow: UnitOfWork, path: Path | str, actor: str, dry_run: boo
     """A purchase file, all lines or none, never twice; a dry run checks it and writes nothing.
     With `allowed_canteens`, a line for any other canteen refuses the whole file."""
     if allowed_canteens is not None:
-        _check_scope(uow, read_table(path, ledger.PURCHASE_FIELDS), allowed_canteens, str(path))
+        _check_scope(uow, read_table(path, ledger.PURCHASE_FIELDS), allowed_canteens, str(path),
+                     lambda: ledger.import_purchases(uow.session, path, actor, dry_run=True, today=today))
     result = ledger.import_purchases(uow.session, path, actor, dry_run=dry_run, today=today)
     if not dry_run:
         uow.commit()
@@ -91,7 +100,8 @@ def add_lines(uow: UnitOfWork, lines: list[dict], actor: str, dry_run: bool = Fa
               allowed_canteens: Canteens = None, source: str = "API request") -> ImportResult:
     """Lines given as field -> value (the JSON API), as an import: all or none, never twice."""
     rows = [Row(i, dict(line), {n: n for n in ledger.PURCHASE_FIELD_NAMES}) for i, line in enumerate(lines, 1)]
-    _check_scope(uow, rows, allowed_canteens, source)
+    _check_scope(uow, rows, allowed_canteens, source,
+                 lambda: ledger.import_lines(uow.session, lines, actor, source, dry_run=True, today=today))
     result = ledger.import_lines(uow.session, lines, actor, source, dry_run=dry_run, today=today)
     if not dry_run:
         uow.commit()
