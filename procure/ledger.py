@@ -17,7 +17,6 @@ from common.cells import (
     check_text,
     clean_text,
     is_blank,
-    month_bounds,
     month_label,
     parse_date,
     parse_decimal,
@@ -449,19 +448,6 @@ def reopen_month(session: Session, month: str, reason: str, actor: str) -> None:
         raise FupinError(f"month {label} is not closed")
     state.closed, state.changed_by, state.changed_at = False, actor, utcnow()
     audit.record(session, actor, "reopen", "month", label, reason=reason.strip())
-
-
-def entries(session: Session, month: str, canteen: str | None = None) -> list[Purchase]:
-    """The ledger lines of a month, voids included, in entry order."""
-    start, end = month_bounds(parse_month(month))
-    q = (select(Purchase).where(Purchase.purchase_date >= start, Purchase.purchase_date < end)
-         .order_by(Purchase.id))
-    if canteen:
-        found = session.scalar(select(Canteen).where(Canteen.code == canteen))
-        if found is None:
-            raise FupinError(f"unknown canteen '{canteen}': see `fupin procure list canteens`")
-        q = q.where(Purchase.canteen_id == found.id)
-    return list(session.scalars(q))
 
 
 def set_unit_weight(session: Session, product: str, unit: str, kg: str, actor: str) -> None:

@@ -9,9 +9,9 @@ import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from common.cells import clean_text, parse_date
+from common.cells import clean_text, month_bounds, parse_date, parse_month
 from common.errors import FupinError, InputFileError, RowProblem
 from common.tables import Row, read_table
 from db import UnitOfWork, chain
@@ -171,11 +171,43 @@ class EntryLine:
     reverses_id: int | None
 
 
-def month_entries(uow: UnitOfWork, month: str, canteen: str | None = None) -> list[EntryLine]:
-    """A month's ledger entries, voids included, in entry order."""
-    return [EntryLine(p.id, p.purchase_date, p.canteen.code, p.supplier.code, p.category.code, p.product,
-                      p.quantity, p.unit, p.qty_mg, p.amount_fen, p.ref, p.line, p.is_pa, p.reverses_id)
-            for p in ledger.entries(uow.session, month, canteen)]
+def month_entries(uow: UnitOfWork, month: str, canteen: str | None = None, newest_first: bool = False,
+                  limit: int | None = None, offset: int = 0) -> list[EntryLine]:
+    """A month's ledger entries, voids included, in entry order (or newest first), a page at a time."""
+    start, end = month_bounds(parse_month_or_fail(month))
+    q = (select(Purchase.id, Purchase.purchase_date, Canteen.code, Supplier.code, Category.code, Purchase.product,
+                Purchase.quantity, Purchase.unit, Purchase.qty_mg, Purchase.amount_fen, Purchase.ref, Purchase.line,
+                Purchase.is_pa, Purchase.reverses_id)
+         .join(Canteen, Purchase.canteen_id == Canteen.id).join(Supplier, Purchase.supplier_id == Supplier.id)
+         .join(Category, Purchase.category_id == Category.id)
+         .where(Purchase.purchase_date >= start, Purchase.purchase_date < end)
+         .order_by(Purchase.id.desc() if newest_first else Purchase.id).offset(offset).limit(limit))
+    if canteen:
+        found = uow.session.scalar(select(Canteen.id).where(Canteen.code == canteen))
+        if found is None:
+            raise FupinError(f"unknown canteen '{canteen}': see `fupin procure list canteens`")
+        q = q.where(Purchase.canteen_id == found)
+    return [EntryLine(*row) for row in uow.session.execute(q)]
+
+
+def voided_among(uow: UnitOfWork, ids: list[int]) -> set[int]:
+    """Which of these entries a later entry voids."""
+    if not ids:
+        return set()
+    return set(uow.session.scalars(select(Purchase.reverses_id).where(Purchase.reverses_id.in_(ids))))
+
+
+def count_entries(uow: UnitOfWork, month: str, canteen_id: int) -> int:
+    start, end = month_bounds(parse_month_or_fail(month))
+    return uow.session.scalar(select(func.count(Purchase.id)).where(
+        Purchase.canteen_id == canteen_id, Purchase.purchase_date >= start, Purchase.purchase_date < end))
+
+
+def parse_month_or_fail(month: str):
+    try:
+        return parse_month(month)
+    except ValueError as exc:
+        raise FupinError(f"--month: {exc}") from None
 
 
 MASTER_LISTS = {"institutions": (Institution, ["code", "name", "kind"]),

@@ -27,6 +27,7 @@ from .forms import EmptyForm, PurchaseForm, ReasonForm, UploadForm
 from .i18n import TEXT
 
 bp = Blueprint("ledger", __name__)
+PAGE = 200
 
 
 def _month() -> str:
@@ -81,11 +82,18 @@ def _canteen(unit, code: str) -> Canteen:
 def canteen(code: str):
     require(me().reads_ledger)
     month = _month()
+    try:
+        page = max(1, int(request.args.get("page", "1")))
+    except ValueError:
+        abort(400, "page is a number")
     with uow() as unit:
         found = _canteen(unit, code)
         institution = found.institution.code
         result = services.month_compliance(unit, month, DEFAULT_RULE, institution, dt.date.today())
-        entries = services.month_entries(unit, month, code)
+        # Newest first, a page at a time: a busy canteen has thousands of lines a month.
+        entries = services.month_entries(unit, month, code, newest_first=True, limit=PAGE, offset=(page - 1) * PAGE)
+        total = services.count_entries(unit, month, found.id)
+        voided = services.voided_among(unit, [e.id for e in entries])
     line = next(c for c in result.canteens if c.canteen == code)
     t = TEXT[g.lang]
     projection = None
@@ -96,12 +104,13 @@ def canteen(code: str):
                                                  need=kg(pr.pa_mg_still_needed))
     cats = [{"code": k.code, "name": k.name, "counts": k.counts_toward_quota,
              **figures(k.tally, 0, 0, None, g.lang)} for k in line.categories]
-    voided = {e.reverses_id for e in entries if e.reverses_id}
     rows = [{"id": e.id, "date": e.date, "supplier": e.supplier, "category": e.category, "product": e.product,
              "quantity": f"{e.quantity} {e.unit}", "kg": kg(e.qty_mg), "yuan": yuan(e.amount_fen),
              "ref": f"{e.ref}/{e.line}", "pa": e.is_pa, "reverses": e.reverses_id,
              "can_void": me().writes_purchases and not e.reverses_id and e.id not in voided} for e in entries]
+    pages = max(1, -(-total // PAGE))
     return render_template("canteen.html", month=month, canteen=line, categories=cats, entries=rows,
+                           page=page, pages=pages, total=total,
                            projection=projection, threshold=percent(DEFAULT_RULE.threshold),
                            f=figures(line.tally, line.shortfall_mg, line.shortfall_fen, line.status, g.lang),
                            void_form=ReasonForm())

@@ -10,7 +10,7 @@ from pdfminer.high_level import extract_text
 from sqlalchemy import select
 
 import db
-from procure import formats, ledger, quota, units, wording
+from procure import formats, ledger, quota, services, units, wording
 from common.errors import FupinError
 from procure.rules import DEFAULT_RULE
 from reports import compliance, issue, render
@@ -90,7 +90,7 @@ def test_same_data_same_fingerprint_then_amendment_lists_changes(engine, tmp_pat
     assert not again.amendment and again.previous_no == row1.id
     with db.unit_of_work(engine, write=True) as uow:
         ledger.reopen_month(uow.session, "2025-03", "补录发票 INV-0107", "auditor")
-        victim = next(p for p in ledger.entries(uow.session, "2025-03", "C01") if p.is_pa)
+        victim = next(p for p in services.month_entries(uow, "2025-03", "C01") if p.is_pa)
         void = ledger.void_entry(uow.session, victim.id, "重复录入", "auditor")
         uow.commit()
     amended, row3, pdf = _issue(engine, tmp_path, name="amended")
