@@ -98,10 +98,11 @@ def main() -> None:
 
         cookie = sign_in(base)
         # In-process baselines: the same service calls, no HTTP, no templates.
-        def service_month():
+        def service_month():  # what the page asks of the services: the institution's month, one page of entries
             with db.unit_of_work(engine) as uow:
                 services.month_compliance(uow, MONTH, DEFAULT_RULE, "HNU-S", dt.date(2025, 12, 31))
-                services.month_entries(uow, MONTH, "C01")
+                page = services.month_entries(uow, MONTH, "C01", newest_first=True, limit=200)
+                services.voided_among(uow, [e.id for e in page])
 
         def service_api():
             with db.unit_of_work(engine) as uow:
