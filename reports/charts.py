@@ -16,7 +16,7 @@ from markupsafe import Markup  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import PercentFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter  # noqa: E402
 from PIL import Image  # noqa: E402
 
 from .figures import grouped  # noqa: E402
@@ -66,6 +66,7 @@ def _label_inches(text: str, points: float) -> float:
 
 _LEGEND_ROW = 0.16  # inches a 7 pt legend entry takes
 _PLOT = 2.36  # inches of plot height in the share chart
+_LEGEND_ROWS = 14
 
 
 def share_chart(months: list[str], series: list[tuple[str, list[Fraction | None]]], threshold: Fraction,
@@ -92,6 +93,12 @@ def share_figure(months: list[str], series: list[tuple[str, list[Fraction | None
     entry = max(_label_inches(e, 7) for e in entries) + 0.5  # marker, gap and column spacing
     beside = entry <= 2.4 and len(entries) * _LEGEND_ROW <= _PLOT
     columns = 1 if beside else max(1, min(len(entries), int((width - 0.4) // entry)))
+    if math.ceil(len(entries) / columns) > _LEGEND_ROWS:
+        # Too many long names for a legend of a readable height: the codes (the tables name them).
+        series = [series[0]] + [(name.split(" ")[0], values) for name, values in series[1:]]
+        entries = [name for name, _ in series] + [labels["threshold"]]
+        entry = max(_label_inches(e, 7) for e in entries) + 0.5
+        columns = max(1, min(len(entries), int((width - 0.4) // entry)))
     below = 0.0 if beside else math.ceil(len(entries) / columns) * _LEGEND_ROW + 0.2
     height = _PLOT + 0.44 + below
     fig = Figure(figsize=(width, height))
@@ -150,6 +157,8 @@ def bar_chart(categories: list[str], series: list[tuple[str, list[int]]], title:
             text.set_parse_math(False)
         ax.invert_yaxis()
         ax.tick_params(axis="x", labelsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
         ax.set_title(title, fontsize=9)
         ax.grid(axis="x", alpha=0.3)
         # Room at the right of the longest bar for its label (the plot is about 4 inches wide).
