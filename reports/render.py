@@ -260,8 +260,9 @@ def lay_out(tb: Table) -> Layout:
     """How a table is printed, chosen from its data: on the portrait page when everything fits
     with figures, dates and codes whole; else on a landscape page; else split into parts that
     each fit one, every part repeating the row's names (`keys`) and keeping `groups` together."""
-    rows = [[tb.shown(i, v) for i, v in enumerate(r)] for r in tb.rows]
-    totals = [[tb.shown(i, v) for i, v in enumerate(r)] for r in tb.totals]
+    # Measured as printed: direction controls written out (<U+202E>) are eight characters wide.
+    rows = [[_shown_inertly(tb.shown(i, v)) for i, v in enumerate(r)] for r in tb.rows]
+    totals = [[_shown_inertly(tb.shown(i, v)) for i, v in enumerate(r)] for r in tb.totals]
     body = rows + totals
 
     def least(cols: list[int]) -> float:
