@@ -17,8 +17,8 @@ from pathlib import Path
 
 import matplotlib
 import pytest
-from matplotlib.backends.backend_agg import FigureCanvasAgg
 from click.testing import CliRunner
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from pdfminer.converter import PDFPageAggregator
 from pdfminer.layout import LTChar, LTLine
 from pdfminer.pdfinterp import PDFPageInterpreter, PDFResourceManager
