@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import logging
+import math
 from fractions import Fraction
 
 import matplotlib
@@ -15,10 +16,11 @@ from markupsafe import Markup  # noqa: E402
 from matplotlib import font_manager  # noqa: E402
 from matplotlib.backends.backend_agg import FigureCanvasAgg  # noqa: E402
 from matplotlib.figure import Figure  # noqa: E402
-from matplotlib.ticker import PercentFormatter  # noqa: E402
+from matplotlib.ticker import FuncFormatter, MaxNLocator, PercentFormatter  # noqa: E402
 from PIL import Image  # noqa: E402
 
-from .render import CjkFont, text_width  # noqa: E402
+from .figures import grouped  # noqa: E402
+from .render import CjkFont, printed_width  # noqa: E402
 
 DOCUMENT_FONT = "FupinCJK"  # the @font-face family of static/report.css
 _registered: set[str] = set()
@@ -58,8 +60,13 @@ def _png(fig: Figure, dpi: int = 150) -> bytes:
 
 
 def _label_inches(text: str, points: float) -> float:
-    """The printed width of `text` at `points` size, from the same half-em widths the tables use."""
-    return text_width(text) * points / 2 / 72
+    """The printed width of `text` at `points` size, in the report font's own widths."""
+    return printed_width(text) * points / 2 / 72
+
+
+_LEGEND_ROW = 0.16  # inches a 7 pt legend entry takes
+_PLOT = 2.36  # inches of plot height in the share chart
+_LEGEND_ROWS = 14
 
 
 def share_chart(months: list[str], series: list[tuple[str, list[Fraction | None]]], threshold: Fraction,
@@ -67,34 +74,68 @@ def share_chart(months: list[str], series: list[tuple[str, list[Fraction | None]
     """Monthly share lines (None = no purchases that month) against the threshold line, as PNG.
 
     A picture, not inline SVG: WeasyPrint lays out every SVG element like text, which cost the
-    monthly report about half a second per document. The margins are computed from the legend's
-    labels instead of by `tight_layout`, which draws the figure a second time (a third of the chart's time).
+    monthly report about half a second per document.
     """
-    width, height = 7.0, 2.8
-    legend_inches = max([_label_inches(labels["threshold"], 7)] + [_label_inches(name, 7) for name, _ in series])
     with matplotlib.rc_context(_rc(font)):
-        fig = Figure(figsize=(width, height))
-        # Inches: y tick labels and axis title on the left, month labels below, the legend (marker,
-        # gap, longest label) at the right. No title: the report's heading above the chart names it.
-        fig.subplots_adjust(left=0.62 / width, bottom=0.32 / height, top=1 - 0.12 / height,
-                            right=1 - min(0.5 + legend_inches, width / 2) / width)
-        ax = fig.add_subplot()
-        x = list(range(len(months)))
-        for i, (name, values) in enumerate(series):
-            ys = [float(v) if v is not None else float("nan") for v in values]  # floats for plotting only
-            ax.plot(x, ys, marker="o", markersize=3, linewidth=2.2 if i == 0 else 1.0,
-                    alpha=1.0 if i == 0 else 0.75, label=name)
-        ax.axhline(float(threshold), color="#c0392b", linestyle="--", linewidth=1.2, label=labels["threshold"])
-        ax.set_xticks(x, [m[2:] for m in months], fontsize=7)
-        ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
-        ax.tick_params(axis="y", labelsize=7)
-        ax.set_ylabel(labels["share"], fontsize=8)
-        ax.set_ylim(bottom=0)
-        ax.grid(axis="y", alpha=0.3)
+        return _png(share_figure(months, series, threshold, labels))
+
+
+def share_figure(months: list[str], series: list[tuple[str, list[Fraction | None]]], threshold: Fraction,
+                 labels: dict[str, str]) -> Figure:
+    """The share chart's figure, its legend outside the plot: at the right when the names are short
+    and few, else below the plot in as many columns as fit, the figure growing by its rows.
+
+    The margins are computed from the legend's labels instead of by `tight_layout`, which draws
+    the figure a second time (a third of the chart's time).
+    """
+    width = 7.0
+    entries = [name for name, _ in series] + [labels["threshold"]]
+    entry = max(_label_inches(e, 7) for e in entries) + 0.5  # marker, gap and column spacing
+    beside = entry <= 2.4 and len(entries) * _LEGEND_ROW <= _PLOT
+    columns = 1 if beside else max(1, min(len(entries), int((width - 0.4) // entry)))
+    if math.ceil(len(entries) / columns) > _LEGEND_ROWS:
+        # Too many long names for a legend of a readable height: the codes (the tables name them).
+        series = [series[0]] + [(name.split(" ")[0], values) for name, values in series[1:]]
+        entries = [name for name, _ in series] + [labels["threshold"]]
+        entry = max(_label_inches(e, 7) for e in entries) + 0.5
+        columns = max(1, min(len(entries), int((width - 0.4) // entry)))
+    below = 0.0 if beside else math.ceil(len(entries) / columns) * _LEGEND_ROW + 0.2
+    height = _PLOT + 0.44 + below
+    fig = Figure(figsize=(width, height))
+    # Inches: y tick labels and axis title on the left, month labels below, then the legend
+    # below them or at the right. No title: the report's heading above the chart names it.
+    fig.subplots_adjust(left=0.62 / width, bottom=(0.32 + below) / height, top=1 - 0.12 / height,
+                        right=1 - (entry + 0.1 if beside else 0.25) / width)
+    ax = fig.add_subplot()
+    x = list(range(len(months)))
+    for i, (name, values) in enumerate(series):
+        ys = [float(v) if v is not None else float("nan") for v in values]  # floats for plotting only
+        ax.plot(x, ys, marker="o", markersize=3, linewidth=2.2 if i == 0 else 1.0,
+                alpha=1.0 if i == 0 else 0.75, label=name)
+    ax.axhline(float(threshold), color="#c0392b", linestyle="--", linewidth=1.2, label=labels["threshold"])
+    ax.set_xticks(x, [m[2:] for m in months], fontsize=7)
+    ax.yaxis.set_major_formatter(PercentFormatter(1.0, decimals=0))
+    ax.tick_params(axis="y", labelsize=7)
+    ax.set_ylabel(labels["share"], fontsize=8)
+    ax.set_ylim(bottom=0)
+    ax.grid(axis="y", alpha=0.3)
+    if beside:
         legend = ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-        for text in legend.get_texts():
-            text.set_parse_math(False)  # canteen names are data: a '$' must print, not start math mode
-        return _png(fig)
+    else:
+        legend = fig.legend(*ax.get_legend_handles_labels(), fontsize=7, loc="upper left", ncols=columns,
+                            bbox_to_anchor=(0.3 / width, below / height), frameon=False)
+    for text in legend.get_texts():
+        text.set_parse_math(False)  # canteen names are data: a '$' must print, not start math mode
+    return fig
+
+
+def _two_lines(name: str, inches: float = 1.6) -> str:
+    """A long name split in two lines near its middle (names are data: they are never cut)."""
+    if _label_inches(name, 7) <= inches or len(name) < 4:
+        return name
+    half = len(name) // 2
+    cut = next((k for k in sorted(range(1, len(name)), key=lambda k: abs(k - half)) if name[k - 1] == " "), half)
+    return name[:cut].rstrip() + "\n" + name[cut:].lstrip()
 
 
 def bar_chart(categories: list[str], series: list[tuple[str, list[int]]], title: str, font: CjkFont) -> Markup:
@@ -109,17 +150,21 @@ def bar_chart(categories: list[str], series: list[tuple[str, list[int]]], title:
         for i, (label, values) in enumerate(series):
             bars = ax.barh([y - 0.4 + height * (i + 0.5) for y in ys], values, height=height, label=label,
                            color=colours[i % len(colours)])
-            ax.bar_label(bars, fontsize=6, padding=1.5)
-        ax.set_yticks(ys, categories, fontsize=7)
+            ax.bar_label(bars, labels=[grouped(v) for v in values], fontsize=6, padding=1.5)
+        ax.set_yticks(ys, [_two_lines(c) for c in categories], fontsize=7)
         # County names are data: a '$' must print, not start matplotlib's math mode.
         for text in ax.get_yticklabels():
             text.set_parse_math(False)
         ax.invert_yaxis()
         ax.tick_params(axis="x", labelsize=7)
+        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
         ax.set_title(title, fontsize=9)
         ax.grid(axis="x", alpha=0.3)
-        ax.margins(x=0.08)
-        ax.legend(fontsize=7, loc="lower right", frameon=False)
+        # Room at the right of the longest bar for its label (the plot is about 4 inches wide).
+        label = max((_label_inches(grouped(v), 6) for _, values in series for v in values), default=0)
+        ax.set_xlim(0, max([v for _, values in series for v in values] + [1]) * (1 + (label + 0.1) / 3.5))
+        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
         fig.tight_layout()
         svg = _svg(fig, font)
     # Inline, not <img> (see reports.issue); matplotlib has XML-escaped every label.

@@ -120,6 +120,11 @@ class ReportView:
         return self.t["title_province" if self.scope == PROVINCE else "title_institution"]
 
     @property
+    def heading(self) -> str:
+        """The report's title, composed once: the province's title already says 全省 (Province)."""
+        return self.title if self.scope == PROVINCE else f"{self.scope_name} {self.title}"
+
+    @property
     def period_label(self) -> str:
         return self.months[0] if len(self.months) == 1 else f"{self.months[0]} .. {self.months[-1]}"
 
@@ -279,11 +284,12 @@ def build(session: Session, months: list[str], institution: str | None, rule: Qu
                   t["share"], t["shortfall_kg"], t["shortfall_yuan"]]
     exceptions = [
         Table("short", t["short"], short_cols, _short_rows(period, rule, not institution),
-              set(range(len(short_cols) - 3, len(short_cols))), empty=t["no_exceptions"]),
+              set(range(len(short_cols) - 3, len(short_cols))), empty=t["no_exceptions"],
+              shares={len(short_cols) - 3}, names={len(short_cols) - 4}, keys=len(short_cols) - 3),
         Table("certificates", t["certificates"],
               [t["date"], t["canteen"], t["supplier"], t["certificate"], t["valid_to"], t["product"], "kg",
                t["total_yuan"], t["ref"], t["issue"]], _certificate_issues(lines, t), {6, 7},
-              empty=t["no_exceptions"]),
+              empty=t["no_exceptions"], keys=2),
     ]
     snapshot["entries"] = [ln.id for ln in lines]
     return ReportView(
@@ -293,6 +299,16 @@ def build(session: Session, months: list[str], institution: str | None, rule: Qu
         summary=summary, details=details, exceptions=exceptions, appendix=appendix,
         chart=ChartData(chart_months, series, Fraction(rule.threshold)), snapshot=snapshot,
         lines={ln.id: ln for ln in lines})
+
+
+def _figure_layout(first: int, names: set[int]) -> dict:
+    """How the summary figures from column `first` on are printed: shares as percentages; a split
+    keeps the quantities, the amounts, and status with shortfall together."""
+    at = {f: first + k for k, f in enumerate(SUMMARY_FIGURES)}
+    return {"shares": {at["share_qty"], at["share_amount"]}, "names": names, "keys": first,
+            "groups": [[at["total_kg"], at["pa_kg"], at["share_qty"]],
+                       [at["total_amount"], at["pa_amount"], at["share_amount"]],
+                       [at["status"], at["shortfall_kg"], at["shortfall_amount"]]]}
 
 
 def _institution_tables(period: list[MonthCompliance], rule: QuotaRule, t: dict, lang: str):
@@ -313,7 +329,8 @@ def _institution_tables(period: list[MonthCompliance], rule: QuotaRule, t: dict,
     columns = [t["code"], t["canteen"], *_figure_columns(t)]
     numeric = set(range(2, len(columns))) - {len(columns) - 3}
     summary = Table("summary", t["summary"], columns, rows, numeric,
-                    totals=[["", t["total"], *_row(total_figs, total_figs["status"])]])
+                    totals=[["", t["total"], *_row(total_figs, total_figs["status"])]],
+                    **_figure_layout(2, names={1}))
     cats: dict[tuple[str, str], list] = {}
     for res in period:
         for c in res.canteens:
@@ -324,7 +341,8 @@ def _institution_tables(period: list[MonthCompliance], rule: QuotaRule, t: dict,
                 for (canteen, _), (name, counts, tl) in cats.items()]
     details = [Table("categories", t["categories"],
                      [t["canteen"], t["category"], t["counts"], t["total_kg"], t["pa_kg"], t["share_qty"],
-                      t["total_yuan"], t["pa_yuan"], t["share_amount"]], cat_rows, set(range(3, 9)))]
+                      t["total_yuan"], t["pa_yuan"], t["share_amount"]], cat_rows, set(range(3, 9)),
+                     shares={5, 8}, names={1}, keys=3, groups=[[3, 4, 5], [6, 7, 8]])]
     return summary, details, snapshot
 
 
@@ -351,7 +369,8 @@ def _province_tables(period: list[MonthCompliance], rule: QuotaRule, t: dict, la
     columns[3 + SUMMARY_FIGURES.index("status")] = t["canteens_ok"]
     numeric = set(range(3, len(columns))) | {0}
     summary = Table("summary", t["province_summary"], columns, rows, numeric,
-                    totals=[["", "", t["total"], *_row(total_figs, total_figs["status"])]])
+                    totals=[["", "", t["total"], *_row(total_figs, total_figs["status"])]],
+                    **_figure_layout(3, names={2}))
     return summary, [], snapshot
 
 
@@ -364,7 +383,7 @@ def _appendix(lines: list[LedgerLine], t: dict[str, str]) -> Table:
                "", "", ""]]
     return Table("appendix", t["appendix"], [t["date"], t["canteen"], t["supplier"], t["product"], "kg",
                                              t["total_yuan"], t["source"], t["certificate"], t["ref"]],
-                 rows, {4, 5}, totals, empty=t["no_exceptions"])
+                 rows, {4, 5}, totals, empty=t["no_exceptions"], keys=2)
 
 
 def describe_changes(view: ReportView, previous_snapshot: dict, previous_at: dt.datetime,

@@ -8,6 +8,7 @@ from common.files import atomic_write
 from planning.status import format_gap, status_label, status_sentence
 
 from .charts import county_map
+from .figures import number
 from .render import Renderer, Table, find_cjk_font, jinja_env
 
 TEXT = {
@@ -37,8 +38,8 @@ def view_model(plan, lang: str = "zh", font=None, synthetic: bool = False) -> di
     for c in plan.counties:
         s = c.summary()
         # In the summary the gap column beside it says how far from proven; the county's page has the full words.
-        rows.append([c.county, c.name, status_label(c.status, lang), f"{c.cost:,}" if c.cost is not None else "",
-                     f"{c.children_km:,.1f}" if c.children_km is not None else "", s["new"], s["attached"],
+        rows.append([c.county, c.name, status_label(c.status, lang), number(c.cost) if c.cost is not None else "",
+                     number(c.children_km, 1) if c.children_km is not None else "", s["new"], s["attached"],
                      s["expanded"], s["places_added"], f"{c.seconds:.1f}", "" if c.gap is None else format_gap(c.gap)])
     total = plan.summary()["total"]
     counties = []
@@ -50,15 +51,16 @@ def view_model(plan, lang: str = "zh", font=None, synthetic: bool = False) -> di
             entry["table"] = Table("sites", "", [t["township"], t["village"], t["action"], t["places_added"],
                                                  t["capacity"], t["central"], t["cost"]],
                                    [[s["township_name"], f'{s["village"]} {s["village_name"]}', t[s["action"]],
-                                     str(s["places_added"]), str(s["capacity"]), t[s["central"]], f'{s["cost"]:,}']
-                                    for s in c.sites if s["action"] != "existing"], {3, 4, 6})
-            entry["cost"] = f"{c.cost:,}"
+                                     str(s["places_added"]), str(s["capacity"]), t[s["central"]], number(s["cost"])]
+                                    for s in c.sites if s["action"] != "existing"], {3, 4, 6}, names={0, 1})
+            entry["cost"] = number(c.cost)
         counties.append(entry)
-    totals = [t["total"], "", "", f"{total['cost']:,}", f"{total['children_km']:,.1f}", total["new"],
+    totals = [t["total"], "", "", number(total["cost"]), number(total["children_km"], 1), total["new"],
               total["attached"], total["expanded"], total["places_added"], f"{total['wall_seconds']:.1f}", ""]
     province = Table("province", t["province"], [t["county"], "", t["status"], t["cost"], t["children_km"], t["new"],
                                                  t["attached"], t["expand"], t["places"], t["seconds"], t["gap"]],
-                     [[str(v) for v in row] for row in rows], set(range(3, 11)), [[str(v) for v in totals]])
+                     [[str(v) for v in row] for row in rows], set(range(3, 11)), [[str(v) for v in totals]],
+                     names={1}, keys=2)
     return {"t": t, "lang": lang, "province": province, "counties": counties, "scenario": plan.scenario.as_dict(),
             "synthetic": synthetic}
 

@@ -16,6 +16,7 @@ from common.files import atomic_write, require_folder
 from planning.status import STATUS_VALUES, SolveStatus, status_sentence
 
 from .charts import bar_chart
+from .figures import number
 from .i18n import LANGS
 from .render import CjkFont, Renderer, Table, find_cjk_font, jinja_env
 
@@ -132,7 +133,7 @@ def _num(value) -> str:
 
 def _marginal(value, t: dict[str, str]) -> str:
     if isinstance(value, dict):
-        return " / ".join(f"{t.get(k, k)} {_num(v)}" for k, v in value.items())
+        return " / ".join(f"{t.get(k, k)} {number(v)}" for k, v in value.items())
     return _num(value)
 
 
@@ -148,13 +149,13 @@ def _scenario_meta(kind: str, scenario: dict, t: dict[str, str]) -> list[tuple[s
     if scenario.get("description"):
         rows.append((t["description"], str(scenario["description"])))
     if kind == "teachers":
-        rows += [(t["total_posts"], _num(scenario.get("total_posts"))),
-                 (t["poverty_floor"], _num(scenario.get("poverty_floor")))]
+        rows += [(t["total_posts"], number(scenario.get("total_posts"))),
+                 (t["poverty_floor"], number(scenario.get("poverty_floor")))]
     else:
         rows += [(t["annual_intake"], ", ".join(f"{t.get(k, k)} {v}" for k, v in scenario["annual_intake"].items())),
                  (t["years_of_study"], ", ".join(f"{t.get(k, k)} {v}" for k, v in scenario["years_of_study"].items())),
                  (t["intake_years"], ", ".join(str(y) for y in scenario["intake_years"])),
-                 (t["surplus_penalty"], _num(scenario.get("surplus_penalty")))]
+                 (t["surplus_penalty"], number(scenario.get("surplus_penalty")))]
     rows.append((t["weights"], weights))
     return rows
 
@@ -179,9 +180,9 @@ def _run_meta(view: dict, kind: str, t: dict[str, str]) -> list[tuple[str, str]]
     if view["status"] != SolveStatus.OPTIMAL:
         meta.append((t["solver_words"], view["status_text"]))
     meta += _scenario_meta(kind, view["scenario"], t)
-    meta.append((t["objective"], f"{_num(view['objective'])} ({t['objective_' + kind]})"))
+    meta.append((t["objective"], f"{number(view['objective'])} ({t['objective_' + kind]})"))
     if "largest_unmet_percent" in view:
-        meta.append((t["largest_unmet"], f"{_num(view['largest_unmet_percent'])}%"))
+        meta.append((t["largest_unmet"], f"{number(view['largest_unmet_percent'])}%"))
     meta += [(t["solver"], str(view["solver"])), (t["marginal_method"], t["marginal_" + kind])]
     return meta
 
@@ -195,7 +196,7 @@ def _county_table(kind: str, counties: list[dict], t: dict[str, str]) -> Table:
              *(_num(c[f]) for _, f in figures), _marginal(c.get(marginal), t)] for c in counties]
     totals = [["", t["total"], "", "", *(_num(sum(c[f] for c in counties)) for _, f in figures), ""]]
     numeric = set(range(3, 4 + len(figures) + marginal_is_number))
-    return Table("counties", t["counties"], columns, rows, numeric, totals)
+    return Table("counties", t["counties"], columns, rows, numeric, totals, names={1}, keys=2)
 
 
 def _detail_table(kind: str, rows: list[dict], t: dict[str, str]) -> Table:
@@ -203,7 +204,8 @@ def _detail_table(kind: str, rows: list[dict], t: dict[str, str]) -> Table:
     term, figures = DETAIL[kind]
     columns = [t["code"], t[term], *(t[label] for label, _ in figures)]
     body = [[r["county"], t.get(r[term], r[term]), *(_num(r[f]) for _, f in figures)] for r in rows]
-    return Table("detail", t["detail"], columns, body, set(range(2, 2 + len(figures))))
+    years = {2 + k for k, (_, f) in enumerate(figures) if f.endswith("_year")}
+    return Table("detail", t["detail"], columns, body, set(range(2, 2 + len(figures))), plain=years, keys=2)
 
 
 def _need_chart(kind: str, counties: list[dict], t: dict[str, str], font: CjkFont) -> Markup:
@@ -226,7 +228,7 @@ def build_compare_report(view: dict, lang: str = "zh", font: CjkFont | None = No
         head = view[side]
         status = status_words(head["status"], None, t) if head["status"] else "—"
         meta.append((t[f"run_{side}"], f"{head['path']} — {t['scenario']} {head['scenario'] or '—'}; "
-                                        f"{status}; {t['objective']} {_num(head['objective'])}; {head['solver']}"))
+                                        f"{status}; {t['objective']} {number(head['objective'])}; {head['solver']}"))
     meta.append((t["changes"], t["changed"].format(n=view["changed"], total=len(view["rows"]))))
     figures = view["figures"]
     columns = [t["code"], t["county"]] + [f"{t[f]} {side}" for f in figures for side in ("A", "B", "B−A")]
@@ -245,7 +247,8 @@ def build_compare_report(view: dict, lang: str = "zh", font: CjkFont | None = No
                       t["compare_chart"], font)
     return PlanReport(
         lang=lang, title=f"{t['title_' + kind]} — {t['title_compare']}", meta=meta, notes=[],
-        tables=[Table("changes", t["changes"], columns, rows, set(range(2, len(columns))), totals)],
+        tables=[Table("changes", t["changes"], columns, rows, set(range(2, len(columns))), totals, names={1}, keys=2,
+                      groups=[[2 + 3 * k, 3 + 3 * k, 4 + 3 * k] for k in range(len(figures))])],
         appendix=None, chart_heading=t["compare_chart"], chart=chart, wide=True)
 
 

@@ -40,6 +40,8 @@ from weasyprint.urls import URLFetcher, URLFetcherResponse
 from common.cells import inert
 from common.errors import FupinError
 
+from .figures import grouped, share_percent
+
 HERE = Path(__file__).resolve().parent
 TEMPLATES = HERE / "templates"
 STATIC = HERE / "static"
@@ -69,31 +71,76 @@ logging.getLogger("weasyprint").setLevel(logging.ERROR)
 
 @dataclass
 class Table:
-    """The shape templates/table.html renders."""
+    """The shape templates/table.html renders (through `lay_out`); the XLSX takes the values as they are."""
 
     key: str
     title: str
     columns: list[str]
     rows: list[list[str]]
-    numeric: set[int] = field(default_factory=set)
+    numeric: set[int] = field(default_factory=set)  # right-aligned, never wrapped, thousands separators
     totals: list[list[str]] = field(default_factory=list)
     empty: str = ""
+    shares: set[int] = field(default_factory=set)  # shares ('0.2914') printed as percentages
+    plain: set[int] = field(default_factory=set)  # numbers printed as they are (years)
+    names: set[int] = field(default_factory=set)  # names that wrap to at most two lines
+    keys: int = 0  # leading columns that name a row: repeated in every part of a split table
+    groups: list[list[int]] = field(default_factory=list)  # columns kept together when split
+
+    def shown(self, i: int, value: object) -> object:
+        if i in self.shares:
+            return share_percent(value)
+        if i in self.numeric and i not in self.plain:
+            return grouped(value)
+        return value
 
 
 def text_width(text: object) -> float:
     # Capitals are about a third wider than digits: "HNFP-2025-LG-0003" must not break at a hyphen.
-    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1.35 if ch.isupper() else 1 for ch in str(text))
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else _WIDE.get(ch, 1.35 if ch.isupper() else 1)
+               for ch in str(text))
 
 
+_WIDE = {"M": 1.65, "W": 1.65, "m": 1.65, "%": 1.4}
 # What fits across an A4 page at the reports' 8.5 pt, in half-em units (a Latin digit is about
 # one, a Chinese character two), less the cells' padding.
 PAGE_UNITS = 108
+# Printed tables are measured in the report font's own advance widths (printed_width): 182 mm of
+# portrait page or 269 mm of landscape page in half-ems of 8.5 pt, and per cell its 2.4 mm of
+# padding and its border (1.7 half-ems) with half a half-em to spare.
+PRINT_UNITS = 121
+LANDSCAPE_UNITS = 179
+PRINT_PAD = 2.2
+
+
+@functools.lru_cache(maxsize=1)
+def _font_metrics() -> tuple[dict[int, str], dict[str, tuple[int, int]], int] | None:
+    try:
+        font = find_cjk_font()
+        face = TTFont(str(font.path), fontNumber=font.index, lazy=True)
+        return face.getBestCmap() or {}, face["hmtx"].metrics, face["head"].unitsPerEm
+    except (FupinError, OSError, TTLibError, KeyError):
+        return None
+
+
+@functools.lru_cache(maxsize=4096)
+def _advance(ch: str) -> float:
+    metrics = _font_metrics()
+    name = metrics[0].get(ord(ch)) if metrics else None
+    if name is None or name not in metrics[1]:
+        # A character the font lacks is drawn by a fallback font: assume it wide.
+        return 2 if unicodedata.east_asian_width(ch) in "WFA" else 1.3
+    return metrics[1][name][0] * 2 / metrics[2]
+
+
+def printed_width(text: object) -> float:
+    """The width of `text` in the report font, in half-ems (a digit of WenQuanYi Zen Hei is 1.2)."""
+    return sum(_advance(ch) for ch in str(text))
 _WRAP_MIN = 10
 _CODE_MIN = 16  # a date with its padding is 13
-# A code keeps its longest unbreakable piece whole up to this width ("C02-20250313/2" is 17);
-# longer pieces (a web shop's 20-digit order numbers) would squeeze the Chinese text to a few
-# characters a line, and break inside anyway.
-_PIECE_MAX = 18
+# A code keeps its longest unbreakable piece whole up to this width: a 16-character code
+# ("CANTEEN-00-0001", "HNFP-2025-LG-0003") or a web shop's 20-digit order number. Longer pieces
+# break inside rather than squeeze the Chinese text to a few characters a line.
+_PIECE_MAX = 27
 # The 3 units of padding counted in each width leave a unit and a half to spare: a table squeezed
 # by 5% wraps no date or figure.
 _SQUEEZE = 1.05
@@ -106,10 +153,12 @@ def _breakable(text: object) -> bool:
 # Where a code may break without `overflow-wrap` cutting it: after a hyphen that a letter follows
 # ("INV-" / "C02-20250313/2"); line breaking keeps a hyphen or slash with the digits after it.
 _CODE_BREAK = re.compile(r"(?<=-)(?=[^\d-])|\s+")
+# Runs of a heading that cannot break (Latin words; Chinese breaks between any two characters).
+_WORD = re.compile(r"[^\s\u2e80-\u9fff\uf900-\ufaff\uff00-\uffef]+")
 
 
-def _longest_piece(text: object) -> float:
-    return max(text_width(piece) for piece in _CODE_BREAK.split(str(text)))
+def _longest_piece(text: object, width=text_width) -> float:
+    return max(width(piece) for piece in _CODE_BREAK.split(str(text)))
 
 
 def _share_room(room: float, want: dict[int, float], least: dict[int, float]) -> dict[int, float]:
@@ -126,35 +175,131 @@ def _share_room(room: float, want: dict[int, float], least: dict[int, float]) ->
         fixed |= short
 
 
-def column_widths(columns: list[str], rows: list[list[str]], numeric: set[int] | frozenset = frozenset()) -> list[float]:
-    """Column shares (percent): short and numeric columns get their widest cell, long text wraps.
+@dataclass
+class _Measure:
+    widest: list[float]
+    breakable: list[int]
+    codes: list[int]
+    loose: dict[int, float]  # wrapping columns at their narrowest
+    whole: dict[int, float]  # the same, codes keeping their pieces whole
+
+    @property
+    def least(self) -> float:
+        """The narrowest the table can be with figures, dates and codes' pieces whole."""
+        wrapping = set(self.breakable + self.codes)
+        return (sum(w for i, w in enumerate(self.widest) if i not in wrapping)
+                + sum(self.whole[i] for i in wrapping))
+
+
+def _measure(columns: list[str], rows: list[list[str]], numeric, names=frozenset(), width=text_width,
+             pad: float = 3) -> _Measure:
+    widest = [max([width(r[i]) for r in rows if i < len(r)] + [min(width(c), 8), 3]
+                  + [width(w) for w in _WORD.findall(str(c))]) + pad
+              for i, c in enumerate(columns)]
+    # Text that can break (spaces, Chinese) wraps first; long codes and refs only when that is
+    # not enough, and then only where they may break; dates and figures never: "2025-03-" / "13" misleads.
+    text = [i for i, w in enumerate(widest) if i not in numeric and w > _WRAP_MIN + 2]
+    breakable = [i for i in text if any(_breakable(r[i]) for r in rows if i < len(r))]
+    codes = [i for i in text if i not in breakable and widest[i] > _CODE_MIN]
+    # A name wraps to two lines at most (half its width, and a unit to spare for uneven breaks).
+    loose = {i: max(_WRAP_MIN, (widest[i] - pad) / 2 + pad + 1) if i in names else _WRAP_MIN
+             for i in breakable + codes}
+    whole = loose | {i: min(widest[i], _PIECE_MAX, max(_WRAP_MIN, max(_longest_piece(r[i], width) for r in rows
+                                                                      if i < len(r)) + pad)) for i in codes}
+    return _Measure(widest, breakable, codes, loose, whole)
+
+
+def column_widths(columns: list[str], rows: list[list[str]], numeric: set[int] | frozenset = frozenset(),
+                  units: float = PAGE_UNITS, names: set[int] | frozenset = frozenset(), width=text_width,
+                  pad: float = 3) -> list[float]:
+    """Column shares (percent) of a table `units` wide: short and numeric columns get their widest
+    cell, long text wraps. `width` measures text, `pad` is a cell's padding, in the units of `units`.
 
     Tables are laid out with `table-layout: fixed` and these widths: WeasyPrint's automatic
     table layout measures every cell twice and was half of a report's rendering time.
     """
-    widest = [max([text_width(r[i]) for r in rows if i < len(r)] + [min(text_width(c), 8), 3]) + 3
-              for i, c in enumerate(columns)]
-    if sum(widest) > PAGE_UNITS:
-        # Text that can break (spaces, Chinese) wraps first; long codes and refs only when that is
-        # not enough, and then only where they may break; dates and figures never: "2025-03-" / "13" misleads.
-        text = [i for i, w in enumerate(widest) if i not in numeric and w > _WRAP_MIN + 2]
-        breakable = [i for i in text if any(_breakable(r[i]) for r in rows if i < len(r))]
-        codes = [i for i in text if i not in breakable and widest[i] > _CODE_MIN]
-        loose = {i: _WRAP_MIN for i in breakable + codes}
-        whole = loose | {i: min(widest[i], _PIECE_MAX, max(_WRAP_MIN, max(_longest_piece(r[i]) for r in rows
-                                                                          if i < len(r)) + 3)) for i in codes}
+    m = _measure(columns, rows, numeric, names, width, pad)
+    widest = list(m.widest)
+    if sum(widest) > units:
+        breakable, codes, loose, whole = m.breakable, m.codes, m.loose, m.whole
         # Codes keep their pieces whole even if that squeezes the table by up to _SQUEEZE (which
         # the padding counted in every width absorbs); past that they break inside them, before
         # every column, dates and figures too, would have to shrink.
         for wrapping, least, squeeze in ((breakable, loose, 1), (breakable + codes, whole, _SQUEEZE),
                                          (breakable + codes, loose, 1)):
-            room = PAGE_UNITS - sum(w for i, w in enumerate(widest) if i not in wrapping)
-            if room + PAGE_UNITS * (squeeze - 1) >= sum(least[i] for i in wrapping):
+            room = units - sum(w for i, w in enumerate(widest) if i not in wrapping)
+            if room + units * (squeeze - 1) >= sum(least[i] for i in wrapping):
                 break
         for i, w in _share_room(room, {i: widest[i] for i in wrapping}, least).items():
             widest[i] = w
     total = sum(widest)
     return [round(100 * w / total, 2) for w in widest]
+
+
+@dataclass
+class Part:
+    """One printed table: some columns of a Table (all of them unless it had to be split)."""
+
+    columns: list[str]
+    rows: list[list[object]]
+    totals: list[list[object]]
+    numeric: list[bool]
+    widths: list[float]
+
+
+@dataclass
+class Layout:
+    title: str
+    key: str
+    empty: str
+    parts: list[Part]
+    landscape: bool
+
+
+def lay_out(tb: Table) -> Layout:
+    """How a table is printed, chosen from its data: on the portrait page when everything fits
+    with figures, dates and codes whole; else on a landscape page; else split into parts that
+    each fit one, every part repeating the row's names (`keys`) and keeping `groups` together."""
+    # Measured as printed: direction controls written out (<U+202E>) are eight characters wide.
+    rows = [[_shown_inertly(tb.shown(i, v)) for i, v in enumerate(r)] for r in tb.rows]
+    totals = [[_shown_inertly(tb.shown(i, v)) for i, v in enumerate(r)] for r in tb.totals]
+    body = rows + totals
+
+    def least(cols: list[int]) -> float:
+        return _measure([tb.columns[i] for i in cols], [[r[i] for i in cols] for r in body],
+                        {k for k, i in enumerate(cols) if i in tb.numeric},
+                        {k for k, i in enumerate(cols) if i in tb.names}, printed_width, PRINT_PAD).least
+
+    def part(cols: list[int], units: float) -> Part:
+        numeric = {k for k, i in enumerate(cols) if i in tb.numeric}
+        names = {k for k, i in enumerate(cols) if i in tb.names}
+        picked = [[r[i] for i in cols] for r in rows]
+        picked_totals = [[r[i] for i in cols] for r in totals]
+        widths = column_widths([tb.columns[i] for i in cols], picked + picked_totals, numeric, units, names,
+                               printed_width, PRINT_PAD)
+        return Part([tb.columns[i] for i in cols], picked, picked_totals, [i in tb.numeric for i in cols], widths)
+
+    everything = list(range(len(tb.columns)))
+    if not rows:
+        return Layout(tb.title, tb.key, tb.empty, [], False)
+    need = least(everything)
+    if need <= PRINT_UNITS:
+        return Layout(tb.title, tb.key, tb.empty, [part(everything, PRINT_UNITS)], False)
+    if need <= LANDSCAPE_UNITS:
+        return Layout(tb.title, tb.key, tb.empty, [part(everything, LANDSCAPE_UNITS)], True)
+    keys = everything[:tb.keys]
+    grouped_cols = {i for g in tb.groups for i in g}
+    groups = [list(g) for g in tb.groups] + [[i] for i in everything[tb.keys:] if i not in grouped_cols]
+    groups.sort(key=min)
+    parts: list[list[int]] = []
+    for group in groups:
+        pieces = [group] if least(keys + group) <= LANDSCAPE_UNITS else [[i] for i in group]
+        for piece in pieces:
+            if parts and least(keys + parts[-1] + piece) <= LANDSCAPE_UNITS:
+                parts[-1] += piece
+            else:
+                parts.append(list(piece))
+    return Layout(tb.title, tb.key, tb.empty, [part(keys + cols, LANDSCAPE_UNITS) for cols in parts], True)
 
 
 @functools.lru_cache(maxsize=None)
@@ -172,6 +317,7 @@ def jinja_env() -> Environment:
     env = Environment(loader=FileSystemLoader(TEMPLATES), autoescape=True, undefined=StrictUndefined,
                       trim_blocks=True, lstrip_blocks=True, finalize=_shown_inertly)
     env.globals["column_widths"] = column_widths
+    env.globals["lay_out"] = lay_out
     return env
 
 

@@ -14,6 +14,7 @@ from procure import formats, ledger, quota, services, units, wording
 from common.errors import FupinError
 from procure.rules import DEFAULT_RULE
 from reports import compliance, issue, render
+from reports import figures as figures_shown
 from db.models import ReportIssue
 
 from .conftest import IMG, LINK, NOW, pdf_text, squash
@@ -36,10 +37,12 @@ def test_figures_equal_procure_compliance_and_chinese_font_is_embedded(engine, t
     for exp in expected:
         [line] = [ln for ln in lines if ln.split()[:1] == [exp["canteen"]]][:1]
         cells = line.split()
-        figures = [exp[k] for k in ["total_kg", "pa_kg", "share_qty", "total_amount", "pa_amount", "share_amount"]]
+        # Issue 16: the PDF prints the same figures with thousands separators and shares as percentages.
+        figures = [figures_shown.share_percent(exp[k]) if k.startswith("share") else figures_shown.grouped(exp[k])
+                   for k in ["total_kg", "pa_kg", "share_qty", "total_amount", "pa_amount", "share_amount"]]
         assert cells[2:8] == figures
         assert cells[8] == wording.STATUS["zh"][quota.Status(exp["status"])]
-        assert cells[9] == exp["shortfall_kg"]
+        assert cells[9] == figures_shown.grouped(exp["shortfall_kg"])
     text = pdf_text(pdf)
     assert "琼州示例大学 食堂扶贫农产品采购比例报告" in text
     assert view.fingerprint in squash(text)
