@@ -23,7 +23,7 @@ from .render import CjkFont, Renderer, Table, find_cjk_font, jinja_env
 LABELS: dict[str, dict[str, str]] = {
     "zh": {
         "title_teachers": "特岗教师分配方案", "title_graduates": "定向免培生招生分配方案",
-        "title_compare": "分配方案对比", "kind_teachers": "特岗教师", "kind_graduates": "定向免培生",
+        "title_compare": "{title}对比", "kind_teachers": "特岗教师", "kind_graduates": "定向免培生",
         "lang": "zh", "status": "求解状态", "solver_words": "求解器说明",
         "scenario": "情景", "description": "说明", "total_posts": "特岗岗位总数", "poverty_floor": "贫困县最低岗位数",
         "weights": "权重", "annual_intake": "每年招生人数", "years_of_study": "学制（年）",
@@ -50,7 +50,7 @@ LABELS: dict[str, dict[str, str]] = {
     },
     "en": {
         "title_teachers": "Special-post teacher allocation", "title_graduates": "Targeted free-training student intake",
-        "title_compare": "Comparison of allocation runs", "kind_teachers": "special-post teachers",
+        "title_compare": "{title}: two runs compared", "kind_teachers": "special-post teachers",
         "kind_graduates": "targeted free-training students",
         "lang": "en", "status": "Status", "solver_words": "Solver's words",
         "scenario": "Scenario", "description": "Description", "total_posts": "Total posts",
@@ -246,7 +246,7 @@ def build_compare_report(view: dict, lang: str = "zh", font: CjkFont | None = No
                        (f"B {t[got]}", [r["b"][got] for r in view["rows"]])],
                       t["compare_chart"], font)
     return PlanReport(
-        lang=lang, title=f"{t['title_' + kind]} — {t['title_compare']}", meta=meta, notes=[],
+        lang=lang, title=t["title_compare"].format(title=t["title_" + kind]), meta=meta, notes=[],
         tables=[Table("changes", t["changes"], columns, rows, set(range(2, len(columns))), totals, names={1}, keys=2,
                       groups=[[2 + 3 * k, 3 + 3 * k, 4 + 3 * k] for k in range(len(figures))])],
         appendix=None, chart_heading=t["compare_chart"], chart=chart, wide=True)
