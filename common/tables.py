@@ -45,30 +45,33 @@ def _header_key(text: object) -> str:
     return unicodedata.normalize("NFKC", str(text or "")).strip().lower().replace(" ", "_")
 
 
-def _csv_encoding(path: Path) -> str:
+def _csv_encoding(path: Path) -> tuple[str, int]:
     """UTF-8 (with or without BOM), else GB18030 (a superset of GBK and GB2312); the file is read in
-    blocks, never held whole."""
+    blocks, never held whole; and how many line breaks it holds."""
     for encoding in ("utf-8-sig", "gb18030"):
         decoder = codecs.getincrementaldecoder(encoding)()
+        breaks = 0
         try:
             with open(path, "rb") as fh:
                 while block := fh.read(1 << 20):
                     decoder.decode(block)
+                    breaks += block.count(b"\n")
                 decoder.decode(b"", final=True)
-            return encoding
+            return encoding, breaks
         except UnicodeDecodeError:
             continue
     raise FupinError(f"{path}: cannot read the text: save the file as CSV UTF-8 (or GBK) and try again")
 
 
-def _raw_rows(path: Path) -> Iterator[Sequence[object]]:
-    """The file's rows one at a time (a CSV is never held whole, an XLSX sheet is read in read-only mode)."""
+def _raw_rows(path: Path, facts: dict) -> Iterator[Sequence[object]]:
+    """The file's rows one at a time (a CSV is never held whole, an XLSX sheet is read in read-only
+    mode); facts["rows"] is set to an estimate of how many there are."""
     suffix = path.suffix.lower()
     try:
         if suffix in (".xlsx", ".xlsm"):
-            yield from _xlsx_rows(path)
+            yield from _xlsx_rows(path, facts)
         elif suffix in (".csv", ".txt"):
-            encoding = _csv_encoding(path)
+            encoding, facts["rows"] = _csv_encoding(path)
             with open(path, encoding=encoding, newline="") as fh:
                 try:
                     yield from csv.reader(fh)
@@ -86,7 +89,7 @@ def _raw_rows(path: Path) -> Iterator[Sequence[object]]:
         raise FupinError(f"{path}: cannot read: {exc.strerror}") from None
 
 
-def _xlsx_rows(path: Path) -> Iterator[Sequence[object]]:
+def _xlsx_rows(path: Path, facts: dict) -> Iterator[Sequence[object]]:
     import openpyxl  # here, not at the top: it is a fifth of every command's start-up
     from openpyxl.utils.exceptions import InvalidFileException
 
@@ -96,6 +99,7 @@ def _xlsx_rows(path: Path) -> Iterator[Sequence[object]]:
     except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError) as exc:
         raise FupinError(f"{path}: not a readable .xlsx workbook ({exc}); save it again from Excel") from None
     try:
+        facts["rows"] = wb.worksheets[0].max_row
         yield from wb.worksheets[0].iter_rows(values_only=True)
     finally:
         wb.close()
@@ -138,7 +142,8 @@ class TableReader:
                  max_problems: int | None = None):
         self.path = Path(path)
         self.problems = ProblemList(max_problems)
-        self._rows = _raw_rows(self.path)
+        self._facts: dict = {}
+        self._rows = _raw_rows(self.path, self._facts)
         header = self._header()
         lookup: dict[str, str] = {}
         for f in fields:
@@ -173,6 +178,11 @@ class TableReader:
         self._width = len(header)
         self._unnamed = [i for i, title in enumerate(header) if is_blank(title)]
         self._number = 1  # the header is row 1, whatever blank rows came before it
+
+    @property
+    def expected_rows(self) -> int | None:
+        """About how many rows the file holds (line breaks in a CSV, the sheet's size in an XLSX)."""
+        return self._facts.get("rows")
 
     def _header(self) -> Sequence[object]:
         for cells in self._rows:

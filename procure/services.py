@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy import select
 
@@ -49,9 +50,11 @@ def log_purchase(uow: UnitOfWork, actor: str, today: dt.date | None = None, **fi
 
 
 def import_purchases(uow: UnitOfWork, path: Path | str, actor: str, dry_run: bool = False,
-                     today: dt.date | None = None) -> ImportResult:
-    """A purchase file, all lines or none, never twice; a dry run checks it and writes nothing."""
-    result = ledger.import_purchases(uow.session, path, actor, dry_run=dry_run, today=today)
+                     today: dt.date | None = None, progress: Callable[[int, int | None], None] | None = None
+                     ) -> ImportResult:
+    """A purchase file, all lines or none, never twice; a dry run checks it and writes nothing.
+    `progress(rows read, rows expected or None)` is called as a long file is read."""
+    result = ledger.import_purchases(uow.session, path, actor, dry_run=dry_run, today=today, progress=progress)
     if not dry_run:
         uow.commit()
     return result
