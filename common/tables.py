@@ -196,12 +196,15 @@ class TableReader:
             rows: list[Sequence[object]] = []
             numbers: list[int] = []
             consumed = 0
+            width, unnamed = self._width, self._unnamed
             for cells in itertools.islice(self._rows, size):
                 consumed += 1
                 self._number += 1
-                if _blank_row(cells):
+                first = cells[0] if cells else None
+                # A first cell of plain text decides that the row is not blank, without the full check.
+                if not (first.__class__ is str and first.isascii() and first and not first.isspace()) and _blank_row(cells):
                     continue
-                if len(cells) > self._width or self._unnamed:
+                if len(cells) > width or unnamed:
                     self._stray(cells)
                 rows.append(cells)
                 numbers.append(self._number)

@@ -56,6 +56,18 @@ def large_cache(conn: Connection, mib: int = 64) -> Iterator[None]:
         conn.exec_driver_sql(f"PRAGMA cache_size = {before}")
 
 
+def rows(conn: Connection, sql: str) -> Iterator[tuple]:
+    """The rows of a query as the driver hands them (plain tuples: a million rows read without
+    SQLAlchemy's per-row objects); SQLite gives dates as ISO text, PostgreSQL as dates."""
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.execute(sql)
+        while batch := cursor.fetchmany(10_000):
+            yield from batch
+    finally:
+        cursor.close()
+
+
 def reserve_ids(conn: Connection, table: Table, n: int) -> int:
     """The first of `n` consecutive ids no row of `table` has or will be given."""
     if is_postgresql(conn):

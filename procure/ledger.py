@@ -9,6 +9,7 @@ import gc
 import hashlib
 import heapq
 import itertools
+import operator
 from array import array
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -93,16 +94,16 @@ class ImportResult:
 
     KEPT = 1_000
 
-    def _add(self, values: dict, notice: RowProblem | None) -> None:
-        self.lines_added += 1
-        self.added_mg += values["qty_mg"]
-        self.added_fen += values["amount_fen"]
-        if len(self.added) < self.KEPT:
-            self.added.append(values)
-        if notice is not None:
-            self.notice_count += 1
-            if len(self.notices) < self.KEPT:
-                self.notices.append(notice)
+    def _add(self, lines: list[tuple], rows: list[int | None], notices: list[str | None], column: str) -> None:
+        self.lines_added += len(lines)
+        self.added_mg += sum(map(_at(LINE.index("qty_mg")), lines))
+        self.added_fen += sum(map(_at(LINE.index("amount_fen")), lines))
+        self.added += [_values(line) for line in lines[:self.KEPT - len(self.added)]]
+        for row, notice in zip(rows, notices):
+            if notice is not None:
+                self.notice_count += 1
+                if len(self.notices) < self.KEPT:
+                    self.notices.append(RowProblem(row, column, notice))
 
     def _present(self, row: int | None, entry_id: int) -> None:
         self.lines_present += 1
@@ -136,10 +137,12 @@ class _Directory:
         raise ValueError(f"unknown {self.what} '{text}'{hint}: see `{self.listing}`")
 
 
-# A parsed line as the database is handed it (dates as ISO text, is_pa as 0/1), in this order.
+# A parsed line as the database is handed it (dates as ISO text, is_pa as 0/1), in this order; key_seq
+# is 1 unless voided entries came before under the same (supplier, ref, line).
 LINE = ("purchase_date", "canteen_id", "supplier_id", "category_id", "product", "quantity", "unit", "qty_mg",
-        "amount_fen", "ref", "line", "is_pa", "pa_source", "pa_certificate", "note")
+        "amount_fen", "ref", "line", "is_pa", "pa_source", "pa_certificate", "note", "key_seq")
 _KEY = (LINE.index("supplier_id"), LINE.index("ref"), LINE.index("line"))
+_key_of = operator.itemgetter(*_KEY)
 # The order of a row's problems: its cells in field order, then its date, then its mass.
 _STEP = {f.name: i for i, f in enumerate(PURCHASE_FIELDS)} | {"day": len(PURCHASE_FIELDS), "mass": len(PURCHASE_FIELDS) + 1}
 
@@ -172,8 +175,41 @@ class _Memo(dict):
 
     def column(self, cells: Sequence[object]) -> list:
         # Only text is remembered: 1, 1.0 and True are equal as keys but not as cells.
+        if all(c.__class__ is str for c in set(cells)):
+            return list(map(self.__getitem__, cells))
         parse = self.parse
         return [self[c] if c.__class__ is str else _attempt(parse, c) for c in cells]
+
+
+class _Derived(dict):
+    """A rule's answer for each distinct combination of parsed values (a date, a supplier and a day ...)."""
+
+    def __init__(self, rule: Callable[..., object]):
+        super().__init__()
+        self.rule = rule
+
+    def __missing__(self, key: tuple) -> object:
+        if len(self) > 100_000:
+            self.clear()
+        answer = self[key] = None if None in key else _attempt(lambda k: self.rule(*k), key)
+        return answer
+
+    def map(self, keys: Iterable[tuple]) -> list:
+        return list(map(self.__getitem__, keys))
+
+
+_FLIP = bytes([1, 0]) + bytes(254)  # bytearray.translate table: a row's "bad" flag into its "keep" flag
+_id = operator.attrgetter("id")
+_first = operator.itemgetter(0)
+
+
+def _at(i: int) -> Callable:
+    return operator.itemgetter(i)
+
+
+def _doubtful(values: list) -> bool:
+    """Whether a column holds a cell left to the cell parser or one that did not parse."""
+    return any(kind is object or issubclass(kind, ValueError) for kind in set(map(type, values)))
 
 
 def _attempt(parse: Callable[[object], object], cell: object) -> object:
@@ -201,9 +237,11 @@ class _LineParser:
         self.closed = set(session.scalars(select(MonthClose.month).where(MonthClose.closed)))
         self._cell = self._cell_parsers()
         self._memos = {name: _Memo(self._cell[name]) for name in self._cell if name not in ("amount", "ref", "note")}
-        self._days: dict[dt.date, str | None] = {}
-        self._masses: dict[tuple, object] = {}
-        self._standing: dict[tuple, tuple] = {}
+        # The quantity is kept as entered: "60.0" and "60" are the same Decimal but not the same text.
+        self._memos["quantity"] = _Memo(lambda cell: str(self._quantity(cell)))
+        self._days = _Derived(self._check_date)
+        self._masses = _Derived(lambda product, quantity, unit: self._mass(product, Decimal(quantity), unit))
+        self._standing = _Derived(lambda supplier, day: (day.isoformat(), *self._eligibility(supplier, day)))
 
     def _cell_parsers(self) -> dict[str, Callable[[object], object]]:
         return {
@@ -222,7 +260,7 @@ class _LineParser:
 
     # -- a row, cell by cell ------------------------------------------------------------------
 
-    def parse(self, row: Row) -> tuple[tuple | None, RowProblem | None, list[RowProblem]]:
+    def parse(self, row: Row) -> tuple[tuple | None, str | None, list[RowProblem]]:
         """The row's line (in LINE order) and its notice, or None and every problem found in it."""
         problems: list[RowProblem] = []
         cells: dict = {}
@@ -249,12 +287,12 @@ class _LineParser:
         is_pa, source, certificate, notice = self._eligibility(supplier, day)
         line = (day.isoformat(), cells["canteen"].id, supplier.id, cells["category"].id, cells["product"],
                 str(cells["quantity"]), cells["unit"], mg, cells["amount"], cells["ref"], cells["line"], is_pa, source,
-                certificate, cells["note"])
-        return line, notice and RowProblem(row.number, row.columns["supplier"], notice), []
+                certificate, cells["note"], 1)
+        return line, notice, []
 
     # -- a chunk, column by column -------------------------------------------------------------
 
-    def parse_chunk(self, chunk: Chunk) -> tuple[list[tuple], list[int | None], list[RowProblem | None], list[RowProblem]]:
+    def parse_chunk(self, chunk: Chunk) -> tuple[list[tuple], list[int | None], list[str | None], list[RowProblem]]:
         """The chunk's good lines (in LINE order), their row numbers and notices, and every problem
         of the others, in row order and within a row in the order `parse` finds them."""
         n, numbers, columns = len(chunk), chunk.numbers, chunk.columns
@@ -269,53 +307,35 @@ class _LineParser:
                 values = plain_texts(raw, _LENGTH[name], multiline=name == "note", blank=None if name == "note" else UNSURE)
             else:
                 values = self._memos[name].column(raw)
-            for i, value in enumerate(values):
-                if value is UNSURE:
-                    values[i] = value = _attempt(parse, raw[i])
-                if isinstance(value, ValueError):
-                    found.append((i, _STEP[name], RowProblem(numbers[i], columns.get(name, name), str(value))))
-                    bad[i] = 1
-                    values[i] = None
+            if _doubtful(values):
+                for i, value in enumerate(values):
+                    if value is UNSURE:
+                        values[i] = value = _attempt(parse, raw[i])
+                    if isinstance(value, ValueError):
+                        found.append((i, _STEP[name], RowProblem(numbers[i], columns.get(name, name), str(value))))
+                        bad[i] = 1
+                        values[i] = None
             cells[name] = values
-        days, products, quantities, units = cells["date"], cells["product"], cells["quantity"], cells["unit"]
-        for i in range(n):
-            day = days[i]
-            if day is not None:
-                reason = self._days.get(day, UNSURE)
-                if reason is UNSURE:
-                    reason = self._days[day] = _reason(self._check_date, day)
-                if reason is not None:
-                    found.append((i, _STEP["day"], RowProblem(numbers[i], columns["date"], reason)))
-                    bad[i] = 1
-            if products[i] is not None and quantities[i] is not None and units[i] is not None:
-                key = (products[i], quantities[i], units[i])
-                mg = self._masses.get(key)
-                if mg is None:
-                    mg = self._masses[key] = _attempt(lambda k: self._mass(*k), key)
-                if isinstance(mg, _Problem):
-                    found.append((i, _STEP["mass"], RowProblem(numbers[i], columns[mg.field_name], str(mg))))
-                    bad[i] = 1
-                else:
-                    cells.setdefault("mg", [None] * n)[i] = mg
-        if len(self._masses) > 100_000:
-            self._masses.clear()
-        lines, rows, notices = [], [], []
-        masses = cells.get("mg", [None] * n)
-        for i, (day, canteen, supplier, category, product, quantity, unit, amount, ref, line, note) in enumerate(zip(
-                days, cells["canteen"], cells["supplier"], cells["category"], products, quantities, units,
-                cells["amount"], cells["ref"], cells["line"], cells["note"])):
-            if bad[i]:
-                continue
-            standing = self._standing.get((supplier, day))
-            if standing is None:
-                standing = self._standing[(supplier, day)] = (day.isoformat(), *self._eligibility(supplier, day))
-            iso, is_pa, source, certificate, notice = standing
-            lines.append((iso, canteen.id, supplier.id, category.id, product, str(quantity), unit, masses[i], amount,
-                          ref, line, is_pa, source, certificate, note))
-            rows.append(numbers[i])
-            notices.append(notice and RowProblem(numbers[i], columns["supplier"], notice))
+        days = cells["date"]
+        checked = self._days.map(zip(days))
+        masses = self._masses.map(zip(cells["product"], cells["quantity"], cells["unit"]))
+        for step, answers in (("day", checked), ("mass", masses)):
+            if _doubtful(answers):
+                for i, answer in enumerate(answers):
+                    if isinstance(answer, _Problem):
+                        found.append((i, _STEP[step], RowProblem(numbers[i], columns[answer.field_name], str(answer))))
+                        bad[i] = 1
+        standing = self._standing.map(zip(cells["supplier"], days))
+        keep = bad.translate(_FLIP)
+        good = {name: list(itertools.compress(values, keep)) for name, values in cells.items()}
+        standing, masses = list(itertools.compress(standing, keep)), list(itertools.compress(masses, keep))
+        lines = list(zip(map(_at(0), standing), map(_id, good["canteen"]), map(_id, good["supplier"]),
+                         map(_id, good["category"]), good["product"], good["quantity"], good["unit"], masses,
+                         good["amount"], good["ref"], good["line"], map(_at(1), standing), map(_at(2), standing),
+                         map(_at(3), standing), good["note"], itertools.repeat(1)))
         found.sort(key=lambda p: (p[0], p[1]))
-        return lines, rows, notices, [p for _, _, p in found]
+        return (lines, list(itertools.compress(numbers, keep)), list(map(_at(4), standing)),
+                [p for _, _, p in found])
 
     # -- the rules of a line, once its cells are parsed ---------------------------------------
 
@@ -371,14 +391,6 @@ class _LineParser:
 
 
 
-def _reason(check: Callable[[dt.date], None], day: dt.date) -> str | None:
-    try:
-        check(day)
-    except _Problem as exc:
-        return str(exc)
-    return None
-
-
 def _line_number(value: object) -> int:
     if is_blank(value):
         return 1
@@ -392,13 +404,11 @@ def _line_number(value: object) -> int:
 
 _KEYS = "fupin_import_keys"
 _STAGE = "fupin_import_stage"
-_INSERTED = ("id", "purchase_date", "canteen_id", "supplier_id", "category_id", "product", "quantity", "unit",
-             "qty_mg", "amount_fen", "ref", "line", "key_seq", "is_pa", "pa_source", "pa_certificate", "note",
-             "reverses_id", "batch_id", "created_by", "created_at", "row_hash")
-_HASHED = (*LINE[:11], "key_seq", *LINE[11:])  # the line with its key_seq, as row_hasher reads it
+_INSERTED = ("id", *LINE, "reverses_id", "batch_id", "created_by", "created_at", "row_hash")
 # Fields compared when the same (supplier, ref, line) arrives again.
 _SAME_LINE = ("purchase_date", "canteen_id", "category_id", "product", "qty_mg", "amount_fen")
 _SAME_AT = tuple(LINE.index(f) for f in _SAME_LINE)
+_same_of = operator.itemgetter(*_SAME_AT)
 
 
 class _Writer:
@@ -413,13 +423,13 @@ class _Writer:
     def __init__(self, session: Session, result: ImportResult, actor: str, batch_id: int | None, columns: dict):
         self.conn = session.connection()
         self.result = result
-        self.many_lines_hint, self.ref_column = "line" in columns, columns["ref"]
+        self.many_lines_hint, self.ref_column, self.supplier_column = "line" in columns, columns["ref"], columns["supplier"]
         table = Purchase.__table__
         now = utcnow()
         self.constants = {"reverses_id": None, "batch_id": batch_id, "created_by": actor, "created_at": now}
-        stored = table.c.created_at.type.bind_processor(self.conn.dialect)
+        stored = table.c.created_at.type.dialect_impl(self.conn.dialect).bind_processor(self.conn.dialect)
         self.tail = (None, batch_id, actor, stored(now) if stored else now)
-        self.hash = chain.row_hasher("purchases", _HASHED, self.constants, ("ref", "note", "qty_mg", "amount_fen"))
+        self.hash = chain.row_hasher("purchases", LINE, self.constants, ("ref", "note", "qty_mg", "amount_fen"))
         bulk.temp_table(self.conn, _KEYS, table, ("supplier_id", "ref", "line"), "idx INTEGER")
         if bulk.is_postgresql(self.conn):
             bulk.temp_table(self.conn, _STAGE, table, _INSERTED)
@@ -429,69 +439,74 @@ class _Writer:
         self.added_ids, self.added_rows = array("q"), array("q")
         self.sealable: chain.Sealable | None = None
 
-    def write(self, lines: list[tuple], rows: list[int | None], notices: list) -> list[RowProblem]:
+    def write(self, lines: list[tuple], rows: list[int | None], notices: list[str | None]) -> list[RowProblem]:
         """Adds the chunk's new lines; returns the problems of the others (in row order)."""
-        first_row: dict[tuple, int | None] = {}
-        probe: list[int] = []
-        chunk_problems: list[tuple[int, RowProblem]] = []
-        for i, line in enumerate(lines):
-            key = (line[_KEY[0]], line[_KEY[1]], line[_KEY[2]])
-            if key in first_row:
-                chunk_problems.append((i, self._twice(rows[i], line, first_row[key])))
-            else:
-                first_row[key] = rows[i]
-                probe.append(i)
-        key_seq = dict.fromkeys(probe, 1)
-        for i, entries in self._existing(lines, probe):
+        keys = list(map(_key_of, lines))
+        problems: list[tuple[int, RowProblem]] = []
+        probe = range(len(lines))
+        if len(set(keys)) < len(keys):
+            first_row: dict[tuple, int | None] = {}
+            probe = []
+            for i, key in enumerate(keys):
+                if key in first_row:
+                    problems.append((i, self._twice(rows[i], lines[i], first_row[key])))
+                else:
+                    first_row[key] = rows[i]
+                    probe.append(i)
+        skip: set[int] = set(range(len(lines))).difference(probe)
+        for i, entries in self._existing(keys, probe):
             live = [e for e in entries if not e[-1]]
             if not live:
-                key_seq[i] = len(entries) + 1
+                lines[i] = (*lines[i][:-1], len(entries) + 1)  # key_seq: the voided entries come first
                 continue
-            del key_seq[i]
+            skip.add(i)
             entry = live[0]
             earlier = self._earlier_row(entry[0])
             if earlier is not UNSURE:
-                chunk_problems.append((i, self._twice(rows[i], lines[i], earlier)))
+                problems.append((i, self._twice(rows[i], lines[i], earlier)))
                 continue
             self._claim(entry[0], rows[i])
+            if entry[1:7] == _same_of(lines[i]):
+                self.result._present(rows[i], entry[0])
+                continue
             diff = [f for f, at, old in zip(_SAME_LINE, _SAME_AT, entry[1:7]) if _differs(old, lines[i][at])]
             if diff:
                 line = lines[i]
-                chunk_problems.append((i, RowProblem(
+                problems.append((i, RowProblem(
                     rows[i], self.ref_column, f"ref '{line[_KEY[1]]}' line {line[_KEY[2]]} is already entry "
                     f"#{entry[0]} with different {', '.join(diff)}; to correct it, void #{entry[0]} "
                     f"(fupin procure void {entry[0]} --reason ...) and enter the line again")))
             else:
                 self.result._present(rows[i], entry[0])
-        new = [i for i in probe if i in key_seq]
-        for i in new:
-            self.result._add(_values(lines[i], key_seq[i]), notices[i])
-        if new:
+        if skip:
+            keep = [i not in skip for i in range(len(lines))]
+            lines, rows, notices = (list(itertools.compress(x, keep)) for x in (lines, rows, notices))
+        if lines:
+            self.result._add(lines, rows, notices, self.supplier_column)
             # Inserted even once a problem is found (the import is then rolled back), so that a later
             # row with the same key is still named.
-            self._insert([(*lines[i][:11], key_seq[i], *lines[i][11:]) for i in new], [rows[i] for i in new])
-        chunk_problems.sort(key=lambda p: p[0])
-        return [p for _, p in chunk_problems]
+            self._insert(lines, rows)
+        problems.sort(key=lambda p: p[0])
+        return [p for _, p in problems]
 
     def _twice(self, row: int | None, line: tuple, earlier: int | None) -> RowProblem:
         hint = "" if self.many_lines_hint else " (if the invoice has several lines, add a 'line' (行号) column numbering them)"
         return RowProblem(row, self.ref_column, f"ref '{line[_KEY[1]]}' line {line[_KEY[2]]} of this supplier is "
                                                   f"also on row {earlier}{hint}")
 
-    def _existing(self, lines: list[tuple], probe: list[int]) -> Iterator[tuple[int, list[tuple]]]:
+    def _existing(self, keys: list[tuple], probe: Sequence[int]) -> Iterator[tuple[int, list[tuple]]]:
         """Each probed line that has entries under its key: (index, [(id, compared fields..., voided)])."""
         if not probe:
             return
         self.conn.exec_driver_sql(f"DELETE FROM {_KEYS}")
-        bulk.load(self.conn, _KEYS, ("idx", "supplier_id", "ref", "line"),
-                  ((i, lines[i][_KEY[0]], lines[i][_KEY[1]], lines[i][_KEY[2]]) for i in probe))
-        found = self.conn.exec_driver_sql(
+        bulk.load(self.conn, _KEYS, ("idx", "supplier_id", "ref", "line"), ((i, *keys[i]) for i in probe))
+        found = bulk.rows(self.conn, 
             f"SELECT k.idx, p.id, {', '.join('p.' + f for f in _SAME_LINE)}, "
             "EXISTS (SELECT 1 FROM purchases r WHERE r.reverses_id = p.id) "
             f"FROM {_KEYS} k JOIN purchases p ON p.ref = k.ref AND p.supplier_id = k.supplier_id AND p.line = k.line "
             "WHERE p.key_seq IS NOT NULL ORDER BY k.idx, p.id")
-        for idx, group in itertools.groupby(found, key=lambda r: r[0]):
-            yield idx, [tuple(r[1:]) for r in group]
+        for idx, group in itertools.groupby(found, key=_first):
+            yield idx, [r[1:] for r in group]
 
     def _earlier_row(self, entry_id: int) -> object:
         """The row of this file that already took the entry's key, or UNSURE when none did."""
@@ -513,6 +528,7 @@ class _Writer:
         ids = range(first, first + len(lines))
         tail = self.tail
         records = [(i, *line, *tail, h) for i, line, h in zip(ids, lines, hashes)]
+        del lines
         if bulk.is_postgresql(self.conn):
             # COPY into the staging table, then one set-based insert: the PostgreSQL way to load many rows.
             self.conn.exec_driver_sql(f"TRUNCATE {_STAGE}")
@@ -548,11 +564,10 @@ def _row_number(stored: int) -> int | None:
     return None if stored == -1 else stored
 
 
-def _values(line: tuple, key_seq: int) -> dict:
+def _values(line: tuple) -> dict:
     values = dict(zip(LINE, line))
     values["purchase_date"] = dt.date.fromisoformat(values["purchase_date"])
     values["is_pa"] = bool(values["is_pa"])
-    values["key_seq"] = key_seq
     return values
 
 
