@@ -422,9 +422,9 @@ class _Writer:
     A line whose key an earlier row of the file took is found in the ledger (the earlier row was
     added) or among the entries earlier rows claimed (it was there already)."""
 
-    def __init__(self, session: Session, result: ImportResult, actor: str, batch_id: int | None, columns: dict):
+    def __init__(self, session: Session, actor: str, batch_id: int | None, columns: dict):
         self.conn = session.connection()
-        self.result = result
+        self.result = ImportResult()
         self.many_lines_hint, self.ref_column, self.supplier_column = "line" in columns, columns["ref"], columns["supplier"]
         table = Purchase.__table__
         now = utcnow()
@@ -592,18 +592,16 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _write_lines(session: Session, chunks: Iterable[Chunk], parser: _LineParser, actor: str, batch_id: int | None,
-                 columns: dict, progress: Callable[[int], None] | None = None) -> tuple[ImportResult, ProblemList, _Writer]:
+def _write_lines(chunks: Iterable[Chunk], parser: _LineParser, writer: _Writer,
+                 progress: Callable[[int], None] | None = None) -> tuple[ImportResult, ProblemList]:
     """Every chunk parsed, checked and its new lines inserted; the caller keeps or rolls back the inserts."""
-    result = ImportResult()
     problems = ProblemList(LISTED_PROBLEMS)
-    writer = _Writer(session, result, actor, batch_id, columns)
     for chunk in chunks:
         lines, rows, notices, bad = parser.parse_chunk(chunk)
         problems.extend(list(heapq.merge(bad, writer.write(lines, rows, notices), key=lambda p: p.row or 0)))
         if progress is not None:
             progress(len(chunk))
-    return result, problems, writer
+    return writer.result, problems
 
 
 def import_purchases(session: Session, path: Path | str, actor: str, dry_run: bool = False,
@@ -639,9 +637,9 @@ def _import(session: Session, reader: TableReader, actor: str, dry_run: bool, to
         if progress is not None:
             progress(done, reader.expected_rows)
 
-    result, problems, writer = _write_lines(session, reader.chunks(CHUNK_ROWS), parser, actor,
-                                            batch.id if batch else None, reader.columns, counted)
+    writer = _Writer(session, actor, batch.id if batch else None, reader.columns)
     try:
+        result, problems = _write_lines(reader.chunks(CHUNK_ROWS), parser, writer, counted)
         if reader.problems:
             raise InputFileError(str(reader.path), reader.problems.listed, reader.problems.more)
         if not done:
@@ -663,7 +661,8 @@ def _import(session: Session, reader: TableReader, actor: str, dry_run: bool, to
         digest = hashlib.file_digest(fh, "sha256").hexdigest()
     batch.file_sha256, batch.lines_added = digest, result.lines_added
     result.batch_id = batch.id
-    result.ids = range(writer.added_ids[0], writer.added_ids[-1] + 1)
+    consecutive = writer.added_ids[-1] - writer.added_ids[0] + 1 == len(writer.added_ids)
+    result.ids = range(writer.added_ids[0], writer.added_ids[-1] + 1) if consecutive else writer.added_ids.tolist()
     audit.record(session, actor, "import", "import_batch", batch.id,
                  {"file": reader.path.name, "sha256": digest, "lines_added": result.lines_added,
                   "already_present": result.lines_present, "first_id": result.ids[0], "last_id": result.ids[-1]})
@@ -674,9 +673,11 @@ def log_purchase(session: Session, actor: str, today: dt.date | None = None, **f
     """One purchase from the command line; the same checks as an import."""
     columns = {name: f"--{name}" for name in fields}
     chunk = Chunk([None], {name: [value] for name, value in fields.items()}, columns)
-    parser = _LineParser(session, today or dt.date.today())
-    result, problems, writer = _write_lines(session, [chunk], parser, actor, None, columns)
-    writer.close()
+    writer = _Writer(session, actor, None, columns)
+    try:
+        result, problems = _write_lines([chunk], _LineParser(session, today or dt.date.today()), writer)
+    finally:
+        writer.close()
     if problems:
         raise InputFileError("fupin procure log", problems.listed, problems.more)
     if result.lines_added:
