@@ -200,6 +200,12 @@ class _Derived(dict):
 
 _FLIP = bytes([1, 0]) + bytes(254)  # bytearray.translate table: a row's "bad" flag into its "keep" flag
 _first = operator.itemgetter(0)
+_last = operator.itemgetter(-1)
+
+
+def _grouped(found: list[tuple]) -> Iterator[tuple[int, list[tuple]]]:
+    for idx, group in itertools.groupby(found, key=_first):
+        yield idx, [r[1:] for r in group]
 
 
 def _at(i: int) -> Callable:
@@ -411,6 +417,7 @@ _INSERTED = ("id", *LINE, "reverses_id", "batch_id", "created_by", "created_at",
 _SAME_LINE = ("purchase_date", "canteen_id", "category_id", "product", "qty_mg", "amount_fen")
 _SAME_AT = tuple(LINE.index(f) for f in _SAME_LINE)
 _same_of = operator.itemgetter(*_SAME_AT)
+_same_found = operator.itemgetter(*range(2, 2 + len(_SAME_LINE)))  # in a row of _Writer._existing
 
 
 class _Writer:
@@ -438,6 +445,7 @@ class _Writer:
         newest = self.conn.execute(select(func.max(table.c.id))).scalar() or 0
         self.claimed = bytearray(newest // 8 + 1)  # entries already there that a row of this file matched
         self.claimed_ids, self.claimed_rows = array("q"), array("q")
+        self.claimed_max = 0
         self.added_ids, self.added_rows = array("q"), array("q")
         self.sealable: chain.Sealable | None = None
 
@@ -456,7 +464,11 @@ class _Writer:
                     first_row[key] = rows[i]
                     probe.append(i)
         skip: set[int] = set(range(len(lines))).difference(probe)
-        for i, entries in self._existing(keys, probe):
+        found = list(self._existing(keys, probe))
+        if self._all_present(found, lines, rows):
+            skip.update(map(_first, found))
+            found = []
+        for i, entries in _grouped(found):
             live = [e for e in entries if not e[-1]]
             if not live:
                 lines[i] = (*lines[i][:-1], len(entries) + 1)  # key_seq: the voided entries come first
@@ -496,8 +508,24 @@ class _Writer:
         return RowProblem(row, self.ref_column, f"ref '{line[_KEY[1]]}' line {line[_KEY[2]]} of this supplier is "
                                                   f"also on row {earlier}{hint}")
 
-    def _existing(self, keys: list[tuple], probe: Sequence[int]) -> Iterator[tuple[int, list[tuple]]]:
-        """Each probed line that has entries under its key: (index, [(id, compared fields..., voided)])."""
+    def _all_present(self, found: list[tuple], lines: list[tuple], rows: list[int | None]) -> bool:
+        """The common case of a re-import, settled a chunk at a time: every line found has one entry,
+        not voided, the same, and taken by no earlier row of this file (ids above those claimed before,
+        below those added)."""
+        if not found:
+            return False
+        at, ids = list(map(_first, found)), list(map(_at(1), found))
+        if (len(set(at)) < len(at) or any(map(_last, found)) or min(ids) <= self.claimed_max
+                or (self.added_ids and max(ids) >= self.added_ids[0])
+                or list(map(_same_found, found)) != [_same_of(lines[i]) for i in at]):
+            return False
+        for entry_id, i in zip(ids, at):
+            self._claim(entry_id, rows[i])
+            self.result._present(rows[i], entry_id)
+        return True
+
+    def _existing(self, keys: list[tuple], probe: Sequence[int]) -> Iterator[tuple]:
+        """(index, id, compared fields..., voided) of every entry under a probed line's key, by index and id."""
         if not probe:
             return
         self.conn.exec_driver_sql(f"DELETE FROM {_KEYS}")
@@ -507,8 +535,7 @@ class _Writer:
             "EXISTS (SELECT 1 FROM purchases r WHERE r.reverses_id = p.id) "
             f"FROM {_KEYS} k JOIN purchases p ON p.ref = k.ref AND p.supplier_id = k.supplier_id AND p.line = k.line "
             "WHERE p.key_seq IS NOT NULL ORDER BY k.idx, p.id")
-        for idx, group in itertools.groupby(found, key=_first):
-            yield idx, [r[1:] for r in group]
+        yield from found
 
     def _earlier_row(self, entry_id: int) -> object:
         """The row of this file that already took the entry's key, or UNSURE when none did."""
@@ -519,6 +546,7 @@ class _Writer:
         return UNSURE
 
     def _claim(self, entry_id: int, row: int | None) -> None:
+        self.claimed_max = max(self.claimed_max, entry_id)
         if entry_id < len(self.claimed) * 8:
             self.claimed[entry_id >> 3] |= 1 << (entry_id & 7)
             self.claimed_ids.append(entry_id)
