@@ -1,8 +1,11 @@
-"""Import N generated purchase lines, verify the hash chain, then compute one full province month.
+"""Import N generated purchase lines, re-import them, verify the hash chain, then compute one full
+province month.
 
-Prints rows per second for the import and, for the month, the ratio of fupin's time (SQL
-aggregation + exact arithmetic) to a pandas group-by over the same rows held in memory, both
-measured in this run. Usage: python benchmarks/bench_ledger.py [--rows 1000000] [--db URL]
+Each figure is a ratio to a baseline measured in this run: the import and the re-import against the
+same rows parsed with `csv` and inserted with raw `sqlite3.executemany` into one table with a unique
+ref; on PostgreSQL also against a raw COPY of the same rows into such a table; the month against a
+pandas group-by over the rows in memory. The peak memory of the import is measured in a process of
+its own (resource.getrusage). Usage: python benchmarks/bench_ledger.py [--rows 1000000] [--db URL]
 """
 
 from __future__ import annotations
@@ -10,7 +13,12 @@ from __future__ import annotations
 import argparse
 import csv
 import datetime as dt
+import json
 import random
+import resource
+import sqlite3
+import subprocess
+import sys
 import tempfile
 import time
 from pathlib import Path
@@ -59,35 +67,105 @@ def pandas_month(path: Path) -> tuple[float, pd.DataFrame]:
     return time.perf_counter() - start, out
 
 
+BASELINE_TABLE = ("CREATE TABLE {name} (id INTEGER PRIMARY KEY, date TEXT, canteen TEXT, supplier TEXT, "
+                  "category TEXT, product TEXT, quantity TEXT, unit TEXT, amount TEXT, ref TEXT, line INTEGER, "
+                  "UNIQUE (ref, supplier, line))")
+
+
+def raw_executemany(path: Path, db_path: Path) -> float:
+    """The baseline: the rows parsed with csv and inserted with sqlite3.executemany, one transaction."""
+    db_path.unlink(missing_ok=True)
+    start = time.perf_counter()
+    con = sqlite3.connect(db_path)
+    con.execute(BASELINE_TABLE.format(name="baseline"))
+    with open(path, newline="", encoding="utf-8") as fh:
+        rows = csv.reader(fh)
+        next(rows)
+        con.executemany("INSERT INTO baseline (date, canteen, supplier, category, product, quantity, unit, amount, "
+                        "ref, line) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)", rows)
+    con.commit()
+    con.close()
+    return time.perf_counter() - start
+
+
+def raw_copy(path: Path, url: str) -> float:
+    """The PostgreSQL baseline: the rows parsed with csv and sent with psycopg's COPY, one transaction."""
+    import psycopg
+
+    conninfo = url.replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(conninfo) as con:
+        con.execute("DROP TABLE IF EXISTS bench_baseline")
+        con.execute(BASELINE_TABLE.format(name="bench_baseline").replace("INTEGER PRIMARY KEY", "SERIAL PRIMARY KEY"))
+        con.commit()
+        start = time.perf_counter()
+        with open(path, newline="", encoding="utf-8") as fh, con.cursor() as cur:
+            rows = csv.reader(fh)
+            next(rows)
+            with cur.copy("COPY bench_baseline (date, canteen, supplier, category, product, quantity, unit, amount, "
+                          "ref, line) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+        con.commit()
+        seconds = time.perf_counter() - start
+        con.execute("DROP TABLE bench_baseline")
+        con.commit()
+    return seconds
+
+
+def measure_import(url: str, data: Path) -> dict:
+    """One import in this process: seconds and the process's peak resident memory."""
+    engine = db.make_engine(url)
+    start = time.perf_counter()
+    with db.unit_of_work(engine, write=True) as uow:
+        result = ledger.import_purchases(uow.session, data, "bench", today=dt.date(2025, 12, 31))
+        uow.commit()
+    seconds = time.perf_counter() - start
+    engine.dispose()
+    return {"seconds": seconds, "added": result.lines_added,
+            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rows", type=int, default=1_000_000)
     ap.add_argument("--db", help="database URL (default: a new SQLite file in a temporary folder)")
+    ap.add_argument("--import-only", metavar="FILE", help=argparse.SUPPRESS)
     args = ap.parse_args()
+    if args.import_only:
+        print(json.dumps(measure_import(args.db, Path(args.import_only))))
+        return
     with tempfile.TemporaryDirectory() as tmp:
         tmp = Path(tmp)
         data = tmp / "purchases.csv"
         t0 = time.perf_counter()
         generate(data, args.rows)
         print(f"generated {args.rows:,} lines in {time.perf_counter() - t0:.1f} s")
-        engine = db.make_engine(args.db or f"sqlite:///{tmp / 'bench.db'}")
+        url = args.db or f"sqlite:///{tmp / 'bench.db'}"
+        engine = db.make_engine(url)
         db.ensure_schema(engine)
         with db.unit_of_work(engine, write=True) as uow:
             for kind in KINDS:
                 masterdata.import_master(uow.session, kind, SAMPLE / f"{kind}.csv", "bench")
             uow.commit()
-        t0 = time.perf_counter()
-        with db.unit_of_work(engine, write=True) as uow:
-            result = ledger.import_purchases(uow.session, data, "bench", today=dt.date(2025, 12, 31))
-            uow.commit()
-        imp = time.perf_counter() - t0
-        print(f"import: {len(result.added):,} lines in {imp:.1f} s = {len(result.added) / imp:,.0f} rows/s")
+        base = raw_executemany(data, tmp / "baseline.db")
+        print(f"baseline: csv + sqlite3.executemany into one table with a unique ref: {base:.1f} s")
+        # The import in a process of its own, so that its peak memory is its own.
+        out = subprocess.run([sys.executable, __file__, "--import-only", str(data), "--db", url],
+                             capture_output=True, text=True, check=True)
+        imported = json.loads(out.stdout.strip().splitlines()[-1])
+        imp = imported["seconds"]
+        print(f"import: {imported['added']:,} lines in {imp:.1f} s = {imported['added'] / imp:,.0f} rows/s; "
+              f"ratio import/baseline = {imp / base:.1f}x; peak memory {imported['peak_mb']:.0f} MB")
         t0 = time.perf_counter()
         with db.unit_of_work(engine, write=True) as uow:
             again = ledger.import_purchases(uow.session, data, "bench", today=dt.date(2025, 12, 31))
         reimp = time.perf_counter() - t0
-        print(f"re-import (all already present): {len(again.already_present):,} lines in {reimp:.1f} s "
-              f"= {len(again.already_present) / reimp:,.0f} rows/s")
+        print(f"re-import (all already present): {again.lines_present:,} lines in {reimp:.1f} s "
+              f"= {again.lines_present / reimp:,.0f} rows/s; ratio re-import/baseline = {reimp / base:.1f}x")
+        if engine.dialect.name == "postgresql":
+            copy_s = raw_copy(data, url)
+            print(f"PostgreSQL: raw COPY of the same rows into one table with a unique ref: {copy_s:.1f} s; "
+                  f"ratio import/raw COPY = {imp / copy_s:.1f}x, re-import/raw COPY = {reimp / copy_s:.1f}x")
         t0 = time.perf_counter()
         with db.unit_of_work(engine) as uow:
             check = chain.verify(uow.session.connection())

@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import sys
+from contextlib import contextmanager
+from typing import Callable, Iterator
+
 import click
 
 from common.errors import FupinError
@@ -117,16 +121,16 @@ def import_(app: App, file, dry_run):
         fupin procure import --dry-run purchases.xlsx
         fupin procure import purchases.xlsx
     """
-    with app.uow(write=True) as uow:
-        result = services.import_purchases(uow, file, app.user, dry_run=dry_run)
-    n_new, n_old = len(result.added), len(result.already_present)
-    if result.notices:
-        click.echo(f"note: {len(result.notices)} line(s) from suppliers whose status did not cover the purchase "
+    with app.uow(write=True) as uow, _progress_bar() as progress:
+        result = services.import_purchases(uow, file, app.user, dry_run=dry_run, progress=progress)
+    n_new, n_old = result.lines_added, result.lines_present
+    if result.notice_count:
+        click.echo(f"note: {result.notice_count} line(s) from suppliers whose status did not cover the purchase "
                    "date do not count toward the quota:")
         for notice in result.notices[:20]:
             click.echo(f"  {notice}")
-        if len(result.notices) > 20:
-            click.echo(f"  ... and {len(result.notices) - 20} more")
+        if result.notice_count > 20:
+            click.echo(f"  ... and {result.notice_count - 20} more")
     if dry_run:
         click.echo(f"dry run: {n_new} line(s) would be added ({kg(result.added_mg)} kg, ¥{yuan(result.added_fen)}); "
                    f"{n_old} already in the ledger; nothing was written")
@@ -136,6 +140,19 @@ def import_(app: App, file, dry_run):
                    f"{n_old} already in the ledger")
     else:
         click.echo(f"nothing added: all {n_old} line(s) are already in the ledger")
+
+
+@contextmanager
+def _progress_bar() -> Iterator[Callable[[int, int | None], None] | None]:
+    """A bar on stderr while a long file is read; nothing when stderr is not a terminal (a pipe, a log)."""
+    if not sys.stderr.isatty():
+        yield None
+        return
+    with click.progressbar(length=1, label="reading", file=sys.stderr, show_pos=True) as bar:
+        def progress(done: int, expected: int | None) -> None:
+            bar.length = max(expected or 0, done, 1)
+            bar.update(done - bar.pos)
+        yield progress
 
 
 @procure.command("template")

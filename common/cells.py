@@ -10,7 +10,7 @@ import datetime as dt
 import re
 import unicodedata
 from decimal import Decimal, InvalidOperation
-from typing import Callable
+from typing import Callable, Sequence
 
 # Excel's day 0 is 1899-12-30 (its 1900 leap-year bug makes this the correct epoch after Feb 1900).
 EXCEL_EPOCH = dt.date(1899, 12, 30)
@@ -153,6 +153,51 @@ def parse_money_fen(value: object) -> int:
     if fen <= 0:
         raise ValueError(f"'{clean_text(value)}' must be greater than 0 (to correct an entry, void it)")
     return int(fen)
+
+
+# The column forms below read a whole column's plain cells at once and answer UNSURE for every
+# other cell, which then goes through the cell parser above: one meaning of a cell, two speeds.
+UNSURE = object()
+_PLAIN_YUAN = re.compile(r"(\d{1,12})(?:\.(\d{1,2}))?")
+
+
+def plain_money_fen(cells: Sequence[object], max_fen: int) -> list:
+    """parse_money_fen of each plain amount ('1234', '1234.5', '1234.50', more than 0 and at most
+    `max_fen`); UNSURE for every other cell."""
+    out: list = []
+    match = _PLAIN_YUAN.fullmatch
+    for cell in cells:
+        m = match(cell) if cell.__class__ is str else None
+        if m is None:
+            out.append(UNSURE)
+            continue
+        yuan, fen = m.groups()
+        value = int(yuan) * 100 + (int(fen) * (10 if len(fen) == 1 else 1) if fen else 0)
+        out.append(value if 0 < value <= max_fen else UNSURE)
+    return out
+
+
+def plain_texts(cells: Sequence[object], max_length: int, multiline: bool = False, blank: object = UNSURE) -> list:
+    """check_text(clean_text(cell)) of each text cell that is plainly fine (`blank` for an empty one);
+    UNSURE for every other cell. The column is checked as one text: no control character anywhere
+    and already in NFKC form (the spaces joining the cells join nothing: a space is a starter, so
+    the whole is NFKC exactly when each cell is)."""
+    forbidden = _FORBIDDEN_MULTILINE if multiline else _FORBIDDEN
+    texts = [c for c in cells if c.__class__ is str]
+    joined = " ".join(texts)
+    plain = None
+    if forbidden.search(joined) is not None or not unicodedata.is_normalized("NFKC", joined):
+        plain = {c for c in texts if forbidden.search(c) is None and unicodedata.is_normalized("NFKC", c)}
+    out: list = []
+    for cell in cells:
+        if cell.__class__ is str and (plain is None or cell in plain):
+            text = cell.strip()
+            out.append(text if text and len(text) <= max_length else blank if not text else UNSURE)
+        elif cell is None:
+            out.append(blank)
+        else:
+            out.append(UNSURE)
+    return out
 
 
 def parse_bool(value: object) -> bool:

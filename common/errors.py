@@ -24,11 +24,44 @@ class RowProblem:
 
 
 class InputFileError(FupinError):
-    """A file had bad rows; nothing from it was written."""
+    """A file had bad rows; nothing from it was written. `problems` lists them, or the first of them
+    when `more` were left out of the listing."""
 
-    def __init__(self, path: str, problems: list[RowProblem]):
+    def __init__(self, path: str, problems: list[RowProblem], more: int = 0):
         self.path = path
         self.problems = problems
-        lines = [f"{path}: {len(problems)} problem(s), nothing was written:"]
+        self.more = more
+        lines = [f"{path}: {len(problems) + more:,} problem(s), nothing was written:"]
         lines += [f"  {p}" for p in problems]
+        if more:
+            lines.append(f"  ... and {more:,} more problem(s) not listed; correct these and import again to see them")
         super().__init__("\n".join(lines))
+
+
+class ProblemList:
+    """Problems in the order found, the first `limit` of them kept: a file of a million bad rows
+    lists the first ones and counts the rest, instead of holding a million messages."""
+
+    def __init__(self, limit: int | None = None):
+        self.limit = limit
+        self.listed: list[RowProblem] = []
+        self.total = 0
+
+    def add(self, problem: RowProblem) -> None:
+        self.total += 1
+        if self.limit is None or len(self.listed) < self.limit:
+            self.listed.append(problem)
+
+    def extend(self, problems: list[RowProblem]) -> None:
+        for problem in problems:
+            self.add(problem)
+
+    @property
+    def more(self) -> int:
+        return self.total - len(self.listed)
+
+    def __bool__(self) -> bool:
+        return self.total > 0
+
+    def __len__(self) -> int:
+        return self.total

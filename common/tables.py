@@ -6,17 +6,19 @@ letter, so that problems can be reported where the user will look for them.
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import itertools
 import re
 import unicodedata
 import zipfile
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Callable
+from typing import Callable, Iterator, Sequence
 
 from .cells import clean_text, is_blank
-from .errors import FupinError, InputFileError, RowProblem
+from .errors import FupinError, InputFileError, ProblemList, RowProblem
 
 
 def column_letter(number: int) -> str:
@@ -43,95 +45,196 @@ def _header_key(text: object) -> str:
     return unicodedata.normalize("NFKC", str(text or "")).strip().lower().replace(" ", "_")
 
 
-def decode_csv(data: bytes, path: str) -> str:
-    """UTF-8 (with or without BOM), else GB18030 (a superset of GBK and GB2312)."""
+def _csv_encoding(path: Path) -> tuple[str, int]:
+    """UTF-8 (with or without BOM), else GB18030 (a superset of GBK and GB2312); the file is read in
+    blocks, never held whole; and how many line breaks it holds."""
     for encoding in ("utf-8-sig", "gb18030"):
+        decoder = codecs.getincrementaldecoder(encoding)()
+        breaks = 0
         try:
-            return data.decode(encoding)
+            with open(path, "rb") as fh:
+                while block := fh.read(1 << 20):
+                    decoder.decode(block)
+                    breaks += block.count(b"\n")
+                decoder.decode(b"", final=True)
+            return encoding, breaks
         except UnicodeDecodeError:
             continue
     raise FupinError(f"{path}: cannot read the text: save the file as CSV UTF-8 (or GBK) and try again")
 
 
-def _raw_rows(path: Path) -> list[list[object]]:
+def _raw_rows(path: Path, facts: dict) -> Iterator[Sequence[object]]:
+    """The file's rows one at a time (a CSV is never held whole, an XLSX sheet is read in read-only
+    mode); facts["rows"] is set to an estimate of how many there are."""
     suffix = path.suffix.lower()
     try:
-        data = path.read_bytes()
+        if suffix in (".xlsx", ".xlsm"):
+            yield from _xlsx_rows(path, facts)
+        elif suffix in (".csv", ".txt"):
+            encoding, facts["rows"] = _csv_encoding(path)
+            with open(path, encoding=encoding, newline="") as fh:
+                try:
+                    yield from csv.reader(fh)
+                except csv.Error as exc:
+                    raise FupinError(f"{path}: not a valid CSV file: {exc}") from None
+        elif suffix == ".xls":
+            path.stat()
+            raise FupinError(f"{path}: old .xls workbooks are not read; in Excel use Save As → .xlsx or CSV UTF-8")
+        else:
+            path.stat()
+            raise FupinError(f"{path}: unknown file type '{suffix}': use .csv or .xlsx")
     except FileNotFoundError:
         raise FupinError(f"{path}: no such file") from None
     except OSError as exc:
         raise FupinError(f"{path}: cannot read: {exc.strerror}") from None
-    if suffix in (".xlsx", ".xlsm"):
-        import openpyxl  # here, not at the top: it is a fifth of every command's start-up
-        from openpyxl.utils.exceptions import InvalidFileException
 
-        try:
-            wb = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
-        except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError) as exc:
-            raise FupinError(f"{path}: not a readable .xlsx workbook ({exc}); save it again from Excel") from None
-        ws = wb.worksheets[0]
-        rows = [list(r) for r in ws.iter_rows(values_only=True)]
+
+def _xlsx_rows(path: Path, facts: dict) -> Iterator[Sequence[object]]:
+    import openpyxl  # here, not at the top: it is a fifth of every command's start-up
+    from openpyxl.utils.exceptions import InvalidFileException
+
+    path.stat()
+    try:
+        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+    except (InvalidFileException, zipfile.BadZipFile, KeyError, ValueError) as exc:
+        raise FupinError(f"{path}: not a readable .xlsx workbook ({exc}); save it again from Excel") from None
+    try:
+        facts["rows"] = wb.worksheets[0].max_row
+        yield from wb.worksheets[0].iter_rows(values_only=True)
+    finally:
         wb.close()
-        return rows
-    if suffix in (".csv", ".txt"):
-        text = decode_csv(data, str(path))
-        try:
-            return [list(r) for r in csv.reader(io.StringIO(text, newline=""))]
-        except csv.Error as exc:
-            raise FupinError(f"{path}: not a valid CSV file: {exc}") from None
-    if suffix == ".xls":
-        raise FupinError(f"{path}: old .xls workbooks are not read; in Excel use Save As → .xlsx or CSV UTF-8")
-    raise FupinError(f"{path}: unknown file type '{suffix}': use .csv or .xlsx")
+
+
+def _blank_row(cells: Sequence[object]) -> bool:
+    for cell in cells:
+        if cell is None or cell == "":
+            continue
+        # ASCII is its own NFKC form, so str.isspace decides it without normalising.
+        if cell.__class__ is str and cell.isascii():
+            if not cell.isspace():
+                return False
+        elif not is_blank(cell):
+            return False
+    return True
+
+
+@dataclass
+class Chunk:
+    """Consecutive rows of a table, column by column: the parsers work on whole columns."""
+
+    numbers: list[int]  # spreadsheet row numbers
+    cells: dict[str, Sequence[object]]  # field -> its cell in each row (None where the row is short)
+    columns: dict[str, str]  # field -> "C (supplier)"
+
+    def __len__(self) -> int:
+        return len(self.numbers)
+
+    def row(self, i: int) -> Row:
+        return Row(self.numbers[i], {name: cells[i] for name, cells in self.cells.items()}, self.columns)
+
+
+class TableReader:
+    """A table read in chunks of rows, for files too large to hold: the header is checked when the
+    reader is made (InputFileError), and the cells found outside any column are collected in
+    `problems` while the chunks are read."""
+
+    def __init__(self, path: Path | str, fields: list[Field], optional_extra: tuple[str, ...] = (),
+                 max_problems: int | None = None):
+        self.path = Path(path)
+        self.problems = ProblemList(max_problems)
+        self._facts: dict = {}
+        self._rows = _raw_rows(self.path, self._facts)
+        header = self._header()
+        lookup: dict[str, str] = {}
+        for f in fields:
+            for alias in (f.name, *f.aliases):
+                lookup[_header_key(alias)] = f.name
+        problems: list[RowProblem] = []
+        index: dict[str, int] = {}
+        for i, title in enumerate(header):
+            if is_blank(title):
+                continue
+            col = column_letter(i + 1)
+            name = lookup.get(_header_key(title))
+            if name is None:
+                if _header_key(title) in optional_extra:
+                    continue
+                expected = ", ".join(f.name for f in fields)
+                problems.append(RowProblem(1, f"{col} ({title})", f"unknown column; expected columns: {expected}"))
+            elif name in index:
+                problems.append(RowProblem(1, f"{col} ({title})", f"column '{name}' appears twice"))
+            else:
+                index[name] = i
+        for f in fields:
+            if f.required and f.name not in index:
+                aliases = "/".join(a for a in f.aliases if a)
+                problems.append(RowProblem(1, None, f"missing column '{f.name}'" + (f" ({aliases})" if aliases else "")))
+        if problems:
+            self._rows.close()
+            raise InputFileError(str(self.path), problems)
+        self.index = index
+        # Named as the user's own header says, so a Chinese sheet gets "C (供应商)".
+        self.columns = {name: f"{column_letter(i + 1)} ({clean_text(header[i])})" for name, i in index.items()}
+        self._width = len(header)
+        self._unnamed = [i for i, title in enumerate(header) if is_blank(title)]
+        self._number = 1  # the header is row 1, whatever blank rows came before it
+
+    @property
+    def expected_rows(self) -> int | None:
+        """About how many rows the file holds (line breaks in a CSV, the sheet's size in an XLSX)."""
+        return self._facts.get("rows")
+
+    def _header(self) -> Sequence[object]:
+        for cells in self._rows:
+            if not all(is_blank(c) for c in cells):
+                return cells
+        raise FupinError(f"{self.path}: the file is empty: the first row must hold the column headers")
+
+    def chunks(self, size: int = 20_000) -> Iterator[Chunk]:
+        """The non-empty rows, up to `size` at a time."""
+        while True:
+            rows: list[Sequence[object]] = []
+            numbers: list[int] = []
+            consumed = 0
+            width, unnamed = self._width, self._unnamed
+            for cells in itertools.islice(self._rows, size):
+                consumed += 1
+                self._number += 1
+                first = cells[0] if cells else None
+                # A first cell of plain text decides that the row is not blank, without the full check.
+                if not (first.__class__ is str and first.isascii() and first and not first.isspace()) and _blank_row(cells):
+                    continue
+                if len(cells) > width or unnamed:
+                    self._stray(cells)
+                rows.append(cells)
+                numbers.append(self._number)
+            if rows:
+                yield Chunk(numbers, self._columns(rows), self.columns)
+            if consumed < size:
+                return
+
+    def _stray(self, cells: Sequence[object]) -> None:
+        for i, cell in enumerate(cells):
+            if (i >= self._width or i in self._unnamed) and not is_blank(cell):
+                self.problems.add(RowProblem(self._number, column_letter(i + 1), "a value in a column without a header"))
+
+    def _columns(self, rows: list[Sequence[object]]) -> dict[str, Sequence[object]]:
+        needed = max(self.index.values()) + 1
+        if min(map(len, rows)) < needed:
+            rows = [cells if len(cells) >= needed else (*cells, *[None] * (needed - len(cells))) for cells in rows]
+        transposed = list(zip(*rows))
+        return {name: transposed[i] for name, i in self.index.items()}
+
+    def close(self) -> None:
+        self._rows.close()
 
 
 def read_table(path: Path | str, fields: list[Field], optional_extra: tuple[str, ...] = ()) -> list[Row]:
     """Rows of `path` keyed by field name; wrong or missing headers raise InputFileError."""
-    path = Path(path)
-    raw = _raw_rows(path)
-    while raw and all(is_blank(c) for c in raw[0]):
-        raw.pop(0)
-    if not raw:
-        raise FupinError(f"{path}: the file is empty: the first row must hold the column headers")
-    header, body = raw[0], raw[1:]
-    lookup: dict[str, str] = {}
-    for f in fields:
-        for alias in (f.name, *f.aliases):
-            lookup[_header_key(alias)] = f.name
-    problems: list[RowProblem] = []
-    index: dict[str, int] = {}
-    for i, title in enumerate(header):
-        if is_blank(title):
-            continue
-        col = column_letter(i + 1)
-        name = lookup.get(_header_key(title))
-        if name is None:
-            if _header_key(title) in optional_extra:
-                continue
-            expected = ", ".join(f.name for f in fields)
-            problems.append(RowProblem(1, f"{col} ({title})", f"unknown column; expected columns: {expected}"))
-        elif name in index:
-            problems.append(RowProblem(1, f"{col} ({title})", f"column '{name}' appears twice"))
-        else:
-            index[name] = i
-    for f in fields:
-        if f.required and f.name not in index:
-            aliases = "/".join(a for a in f.aliases if a)
-            problems.append(RowProblem(1, None, f"missing column '{f.name}'" + (f" ({aliases})" if aliases else "")))
-    if problems:
-        raise InputFileError(str(path), problems)
-    # Named as the user's own header says, so a Chinese sheet gets "C (供应商)".
-    columns = {name: f"{column_letter(i + 1)} ({clean_text(header[i])})" for name, i in index.items()}
-    rows: list[Row] = []
-    for offset, cells in enumerate(body):
-        if all(is_blank(c) for c in cells):
-            continue
-        values = {name: (cells[i] if i < len(cells) else None) for name, i in index.items()}
-        for i, cell in enumerate(cells):
-            if (i >= len(header) or is_blank(header[i])) and not is_blank(cell):
-                problems.append(RowProblem(offset + 2, column_letter(i + 1), "a value in a column without a header"))
-        rows.append(Row(number=offset + 2, values=values, columns=columns))
-    if problems:
-        raise InputFileError(str(path), problems)
+    reader = TableReader(path, fields, optional_extra)
+    rows = [chunk.row(i) for chunk in reader.chunks() for i in range(len(chunk))]
+    if reader.problems:
+        raise InputFileError(str(reader.path), reader.problems.listed, reader.problems.more)
     return rows
 
 

@@ -22,9 +22,9 @@ import functools
 import hashlib
 import json
 from dataclasses import dataclass
-from typing import Iterable, Mapping
+from typing import Callable, Collection, Iterable, Mapping, Sequence
 
-from sqlalchemy import Boolean, Connection, Date, DateTime, Table, bindparam, func, select, update
+from sqlalchemy import Boolean, Connection, Date, DateTime, String, Table, bindparam, func, select, update
 
 from .models import AuditEvent, ChainLink, Purchase, ReportIssue, utcnow
 
@@ -99,6 +99,71 @@ def row_hash_if_complete(kind: str, values: Mapping[str, object]) -> str | None:
     return row_hash(kind, values) if all(c in values for c in _CONTENT[kind]) else None
 
 
+class _Pieces(dict):
+    """A column's values spelled as row_hash spells them ("len:text", "~" for None), each spelled once."""
+
+    def __init__(self, spell: Callable[[object], str]):
+        super().__init__()
+        self.spell = spell
+
+    def __missing__(self, value: object) -> str:
+        if len(self) > 100_000:
+            self.clear()
+        piece = self[value] = "~" if value is None else f"{len(text := self.spell(value))}:{text}"
+        return piece
+
+
+def row_hasher(kind: str, names: Sequence[str], constants: Mapping[str, object],
+               rarely_repeated: Collection[str] = ()) -> Callable[[Sequence], str]:
+    """`row_hash` for many rows at a time: each row a sequence of the columns `names`, as the database
+    is handed them (text, integers, booleans as 0/1, dates as ISO text, or None); every other
+    content column takes its value from `constants`. The same hash as `row_hash` at a third of the
+    cost: the function is generated once, so that a row costs one f-string and one SHA-256, and a
+    value that repeats (a date, a supplier) is spelled once, unless its column is `rarely_repeated`."""
+    lines, pieces = ["def _hash(r):"], [kind]
+    scope: dict = {"_sha256": hashlib.sha256}
+    columns = CHAINED[kind][0].columns
+    for k, (name, spell) in enumerate(_ENCODERS[kind]):
+        if name in constants:
+            value = constants[name]
+            scope[f"c{k}"] = "~" if value is None else f"{len(spell(value))}:{spell(value)}"
+            pieces.append(f"{{c{k}}}")
+            continue
+        i = names.index(name)
+        if name not in rarely_repeated:
+            scope[f"m{k}"] = _Pieces(str)
+            pieces.append(f"{{m{k}[r[{i}]]}}")
+            continue
+        # Text columns arrive as text; the others are spelled by str().
+        value = f"r[{i}]" if isinstance(columns[name].type, (String, Date)) else f"str(r[{i}])"
+        if columns[name].nullable:
+            lines.append(f"    p{k} = '~' if r[{i}] is None else f'{{len(s := {value})}}:{{s}}'")
+            pieces.append(f"{{p{k}}}")
+        else:
+            lines.append(f"    s{k} = {value}")
+            pieces.append(f"{{len(s{k})}}:{{s{k}}}")
+    lines.append(f'    return _sha256(f"{"|".join(pieces)}".encode()).hexdigest()')
+    exec(compile("\n".join(lines), f"<row_hasher {kind}>", "exec"), scope)
+    return scope["_hash"]
+
+
+@dataclass
+class Sealable:
+    """What a writer that inserted a table's rows itself hands the seal (`session.info[HANDED]`), so
+    that the seal need not read them back: their ids, first_id..last_id without gaps, and the
+    running SHA-256 of "id:row_hash" lines in id order."""
+
+    first_id: int
+    last_id: int
+    digest: "hashlib._Hash"
+
+    def add(self, pairs: Iterable[tuple[int, str]]) -> None:
+        self.digest.update("".join(f"{row_id}:{row_hash}\n" for row_id, row_hash in pairs).encode())
+
+
+HANDED = "fupin_chain_handed"
+
+
 def _digest(pairs: Iterable[tuple[int, str]]) -> str:
     h = hashlib.sha256()
     for row_id, digest in pairs:
@@ -116,15 +181,22 @@ def head(conn: Connection) -> str:
     return found or GENESIS
 
 
-def seal(conn: Connection) -> None:
+def seal(conn: Connection, handed: Mapping[str, Sealable] | None = None) -> None:
     """Append a link for each chained table's rows written since its last link (called before every
-    commit of a unit of work; a transaction that wrote nothing chained adds nothing)."""
+    commit of a unit of work; a transaction that wrote nothing chained adds nothing). Rows `handed`
+    over by their writer are counted, not read back, when they are exactly the new rows."""
     links = ChainLink.__table__
     for kind, (table, _) in CHAINED.items():
         last = conn.execute(select(func.max(links.c.last_id)).where(links.c.kind == kind)).scalar() or 0
         newest = conn.execute(select(func.max(table.c.id))).scalar()
         if newest is None or newest <= last:
             continue
+        mine = (handed or {}).get(kind)
+        if mine is not None:
+            rows, first = conn.execute(select(func.count(), func.min(table.c.id)).where(table.c.id > last)).one()
+            if (first, newest, rows) == (mine.first_id, mine.last_id, mine.last_id - mine.first_id + 1):
+                _link(conn, kind, first, newest, rows, mine.digest.hexdigest())
+                continue
         pairs: list[tuple[int, str]] = []
         unhashed: list[int] = []
         for row_id, stored in conn.execute(select(table.c.id, table.c.row_hash).where(table.c.id > last)
@@ -137,11 +209,14 @@ def seal(conn: Connection) -> None:
             conn.execute(update(table).where(table.c.id == bindparam("b_id")).values(row_hash=bindparam("b_hash")),
                          [{"b_id": i, "b_hash": h} for i, h in computed.items()])
             pairs = [(i, computed.get(i, h)) for i, h in pairs]
-        previous = head(conn)
-        first, last_id, digest = pairs[0][0], pairs[-1][0], _digest(pairs)
-        conn.execute(links.insert().values(
-            kind=kind, first_id=first, last_id=last_id, rows=len(pairs), digest=digest, prev_hash=previous,
-            link_hash=link_hash(previous, kind, first, last_id, len(pairs), digest), sealed_at=utcnow()))
+        _link(conn, kind, pairs[0][0], pairs[-1][0], len(pairs), _digest(pairs))
+
+
+def _link(conn: Connection, kind: str, first: int, last_id: int, rows: int, digest: str) -> None:
+    previous = head(conn)
+    conn.execute(ChainLink.__table__.insert().values(
+        kind=kind, first_id=first, last_id=last_id, rows=rows, digest=digest, prev_hash=previous,
+        link_hash=link_hash(previous, kind, first, last_id, rows, digest), sealed_at=utcnow()))
 
 
 def _read(kind: str) -> list:

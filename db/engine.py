@@ -150,7 +150,7 @@ def _seal(session: Session) -> None:
     from . import chain
 
     session.flush()
-    chain.seal(session.connection())
+    chain.seal(session.connection(), session.info.pop(chain.HANDED, None))
 
 
 class UnitOfWork:

@@ -2,18 +2,26 @@
 
 from __future__ import annotations
 
+import bisect
 import datetime as dt
 import difflib
+import gc
 import hashlib
+import heapq
+import itertools
+import operator
+from array import array
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from decimal import Decimal
 from pathlib import Path
-from typing import Iterable
+from typing import Callable, Iterable, Iterator, Sequence
 
-from sqlalchemy import insert, select
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
 
 from common.cells import (
+    UNSURE,
     check_text,
     clean_text,
     is_blank,
@@ -24,12 +32,14 @@ from common.cells import (
     parse_month,
     optional_text,
     parse_positive_decimal,
+    plain_money_fen,
+    plain_texts,
     required,
     visible,
 )
-from common.errors import FupinError, InputFileError, RowProblem
-from common.tables import Field, Row, read_table
-from db import chain
+from common.errors import FupinError, InputFileError, ProblemList, RowProblem
+from common.tables import Chunk, Field, Row, TableReader
+from db import bulk, chain
 from db.models import (
     Canteen,
     Category,
@@ -63,27 +73,42 @@ PURCHASE_FIELD_NAMES = [f.name for f in PURCHASE_FIELDS]
 # The schema's own limits: a text longer than its column is refused here, with its row and column,
 # the same on SQLite (which would store it) and PostgreSQL (which would refuse it without either).
 _LENGTH = {name: Purchase.__table__.c[name].type.length for name in ("product", "unit", "ref", "note", "quantity")}
-# Fields compared when the same (supplier, ref, line) arrives again.
-_SAME_LINE = ("purchase_date", "canteen_id", "category_id", "product", "qty_mg", "amount_fen")
-_KEY_CHUNK = 900
 
 
 @dataclass
 class ImportResult:
+    """What an import or a logged line did. A large file's result keeps the first lines' values
+    (`KEPT` of each list) and counts and sums them all: a million dicts would not fit in memory."""
+
     added: list[dict] = field(default_factory=list)
     already_present: list[tuple[int | None, int]] = field(default_factory=list)  # (row, entry id)
     batch_id: int | None = None
-    ids: list[int] = field(default_factory=list)
+    ids: Sequence[int] = ()  # the new entries' ids, consecutive
     # Lines accepted but not counted: a supplier whose status did not cover the purchase date.
     notices: list[RowProblem] = field(default_factory=list)
+    lines_added: int = 0
+    lines_present: int = 0
+    notice_count: int = 0
+    added_mg: int = 0
+    added_fen: int = 0
 
-    @property
-    def added_mg(self) -> int:
-        return sum(a["qty_mg"] for a in self.added)
+    KEPT = 1_000
 
-    @property
-    def added_fen(self) -> int:
-        return sum(a["amount_fen"] for a in self.added)
+    def _add(self, lines: list[tuple], rows: list[int | None], notices: list[str | None], column: str) -> None:
+        self.lines_added += len(lines)
+        self.added_mg += sum(map(_at(LINE.index("qty_mg")), lines))
+        self.added_fen += sum(map(_at(LINE.index("amount_fen")), lines))
+        self.added += [_values(line) for line in lines[:self.KEPT - len(self.added)]]
+        for row, notice in zip(rows, notices):
+            if notice is not None:
+                self.notice_count += 1
+                if len(self.notices) < self.KEPT:
+                    self.notices.append(RowProblem(row, column, notice))
+
+    def _present(self, row: int | None, entry_id: int) -> None:
+        self.lines_present += 1
+        if len(self.already_present) < self.KEPT:
+            self.already_present.append((row, entry_id))
 
 
 class _Directory:
@@ -112,8 +137,100 @@ class _Directory:
         raise ValueError(f"unknown {self.what} '{text}'{hint}: see `{self.listing}`")
 
 
+# A parsed line as the database is handed it (dates as ISO text, is_pa as 0/1), in this order; key_seq
+# is 1 unless voided entries came before under the same (supplier, ref, line).
+LINE = ("purchase_date", "canteen_id", "supplier_id", "category_id", "product", "quantity", "unit", "qty_mg",
+        "amount_fen", "ref", "line", "is_pa", "pa_source", "pa_certificate", "note", "key_seq")
+_KEY = (LINE.index("supplier_id"), LINE.index("ref"), LINE.index("line"))
+_key_of = operator.itemgetter(*_KEY)
+# The order of a row's problems: its cells in field order, then its date, then its mass.
+_STEP = {f.name: i for i, f in enumerate(PURCHASE_FIELDS)} | {"day": len(PURCHASE_FIELDS), "mass": len(PURCHASE_FIELDS) + 1}
+
+
+class _Problem(ValueError):
+    """A line's problem found after its cells parsed: in which field, and why."""
+
+    def __init__(self, field_name: str, reason: str):
+        super().__init__(reason)
+        self.field_name = field_name
+
+
+class _Memo(dict):
+    """A cell parser's answer for each distinct text cell, found once: a column of a million cells
+    holds a few hundred dates or suppliers. A cell that does not parse is remembered as its error."""
+
+    def __init__(self, parse: Callable[[object], object]):
+        super().__init__()
+        self.parse = parse
+
+    def __missing__(self, cell: object) -> object:
+        if len(self) > 100_000:
+            self.clear()
+        try:
+            answer = self.parse(cell)
+        except ValueError as exc:
+            answer = exc
+        self[cell] = answer
+        return answer
+
+    def column(self, cells: Sequence[object]) -> list:
+        # Only text is remembered: 1, 1.0 and True are equal as keys but not as cells.
+        if all(c.__class__ is str for c in set(cells)):
+            return list(map(self.__getitem__, cells))
+        parse = self.parse
+        return [self[c] if c.__class__ is str else _attempt(parse, c) for c in cells]
+
+
+class _Derived(dict):
+    """A rule's answer for each distinct combination of parsed values (a date, a supplier and a day ...)."""
+
+    def __init__(self, rule: Callable[..., object]):
+        super().__init__()
+        self.rule = rule
+
+    def __missing__(self, key: tuple) -> object:
+        if len(self) > 100_000:
+            self.clear()
+        answer = self[key] = None if None in key else _attempt(lambda k: self.rule(*k), key)
+        return answer
+
+    def map(self, keys: Iterable[tuple]) -> list:
+        return list(map(self.__getitem__, keys))
+
+
+_FLIP = bytes([1, 0]) + bytes(254)  # bytearray.translate table: a row's "bad" flag into its "keep" flag
+_first = operator.itemgetter(0)
+_last = operator.itemgetter(-1)
+
+
+def _grouped(found: list[tuple]) -> Iterator[tuple[int, list[tuple]]]:
+    for idx, group in itertools.groupby(found, key=_first):
+        yield idx, [r[1:] for r in group]
+
+
+def _at(i: int) -> Callable:
+    return operator.itemgetter(i)
+
+
+def _doubtful(values: list) -> bool:
+    """Whether a column holds a cell left to the cell parser or one that did not parse."""
+    return any(kind is object or issubclass(kind, ValueError) for kind in set(map(type, values)))
+
+
+def _attempt(parse: Callable[[object], object], cell: object) -> object:
+    try:
+        return parse(cell)
+    except ValueError as exc:
+        return exc
+
+
 class _LineParser:
-    """Turns raw purchase rows into ledger values, collecting every problem."""
+    """Turns raw purchase rows into ledger values, collecting every problem.
+
+    There is one parser of a cell's meaning: `_cell_parsers`. A row (`parse`) goes through it cell by
+    cell; a chunk of rows (`parse_chunk`) goes column by column, remembering the answer for each
+    distinct cell, and reads the plain forms of amounts and text directly, handing every other cell
+    to the same cell parser, so that each message, row and column is the same either way."""
 
     def __init__(self, session: Session, today: dt.date, limits: LineLimits | None = None):
         self.today = today
@@ -121,33 +238,21 @@ class _LineParser:
         self.canteens = _Directory(session, Canteen, "canteen", "fupin procure list canteens")
         self.suppliers = _Directory(session, Supplier, "supplier", "fupin procure list suppliers")
         self.categories = _Directory(session, Category, "category", "fupin procure list categories")
+        # Each object's id, read once: an ORM attribute costs a tenth of a microsecond a row.
+        self._id = {o: o.id for d in (self.canteens, self.suppliers, self.categories) for o in d.by_code.values()}
         self.packaging = packaging_weights(session)
         self.closed = set(session.scalars(select(MonthClose.month).where(MonthClose.closed)))
-        self.notices: dict[int | None, RowProblem] = {}
-        self._dates: dict[object, dt.date] = {}
+        self._cell = self._cell_parsers()
+        self._memos = {name: _Memo(self._cell[name]) for name in self._cell if name not in ("amount", "ref", "note")}
+        # The quantity is kept as entered: "60.0" and "60" are the same Decimal but not the same text.
+        self._memos["quantity"] = _Memo(lambda cell: str(self._quantity(cell)))
+        self._days = _Derived(self._check_date)
+        self._masses = _Derived(lambda product, quantity, unit: self._mass(product, Decimal(quantity), unit))
+        self._standing = _Derived(lambda supplier, day: (day.isoformat(), *self._eligibility(supplier, day)))
 
-    def _date(self, raw: object) -> dt.date:
-        key = raw if isinstance(raw, (str, int, float, dt.date)) else str(raw)
-        day = self._dates.get(key)
-        if day is None:
-            day = self._dates[key] = parse_date(raw)
-        return day
-
-    def parse(self, row: Row) -> tuple[dict | None, list[RowProblem]]:
-        """The row's ledger values, or None and every problem found in it."""
-        problems: list[RowProblem] = []
-        cells = self._cells(row, problems)
-        if cells["date"] is not None:
-            self._check_date(row, cells["date"], problems)
-        qty_mg = self._mass(row, cells, problems)
-        if problems:
-            return None, problems
-        return self._values(row, cells, qty_mg), []
-
-    def _cells(self, row: Row, problems: list[RowProblem]) -> dict:
-        """Each cell through its parser; a cell that does not parse is None and a problem."""
-        parsers = {
-            "date": self._date,
+    def _cell_parsers(self) -> dict[str, Callable[[object], object]]:
+        return {
+            "date": parse_date,
             "canteen": lambda x: self.canteens.find(check_text(clean_text(x))),
             "supplier": lambda x: self.suppliers.find(check_text(clean_text(x))),
             "category": lambda x: self.categories.find(check_text(clean_text(x))),
@@ -159,14 +264,88 @@ class _LineParser:
             "line": _line_number,
             "note": lambda x: optional_text(x, _LENGTH["note"], multiline=True),
         }
+
+    # -- a row, cell by cell ------------------------------------------------------------------
+
+    def parse(self, row: Row) -> tuple[tuple | None, str | None, list[RowProblem]]:
+        """The row's line (in LINE order) and its notice, or None and every problem found in it."""
+        problems: list[RowProblem] = []
         cells: dict = {}
-        for name, parse in parsers.items():
+        for name, parse in self._cell.items():
             try:
                 cells[name] = parse(row.values.get(name))
             except ValueError as exc:
                 problems.append(RowProblem(row.number, row.columns.get(name, name), str(exc)))
                 cells[name] = None
-        return cells
+        try:
+            if cells["date"] is not None:
+                self._check_date(cells["date"])
+        except _Problem as exc:
+            problems.append(RowProblem(row.number, row.columns[exc.field_name], str(exc)))
+        mg = None
+        if cells["product"] is not None and cells["quantity"] is not None and cells["unit"] is not None:
+            try:
+                mg = self._mass(cells["product"], cells["quantity"], cells["unit"])
+            except _Problem as exc:
+                problems.append(RowProblem(row.number, row.columns[exc.field_name], str(exc)))
+        if problems:
+            return None, None, problems
+        supplier, day = cells["supplier"], cells["date"]
+        is_pa, source, certificate, notice = self._eligibility(supplier, day)
+        line = (day.isoformat(), cells["canteen"].id, supplier.id, cells["category"].id, cells["product"],
+                str(cells["quantity"]), cells["unit"], mg, cells["amount"], cells["ref"], cells["line"], is_pa, source,
+                certificate, cells["note"], 1)
+        return line, notice, []
+
+    # -- a chunk, column by column -------------------------------------------------------------
+
+    def parse_chunk(self, chunk: Chunk) -> tuple[list[tuple], list[int | None], list[str | None], list[RowProblem]]:
+        """The chunk's good lines (in LINE order), their row numbers and notices, and every problem
+        of the others, in row order and within a row in the order `parse` finds them."""
+        n, numbers, columns = len(chunk), chunk.numbers, chunk.columns
+        found: list[tuple[int, int, RowProblem]] = []
+        bad = bytearray(n)
+        cells: dict[str, list] = {}
+        for name, parse in self._cell.items():
+            raw = chunk.cells.get(name) or [None] * n
+            if name == "amount":
+                values = plain_money_fen(raw, self.limits.max_yuan * FEN_PER_YUAN)
+            elif name in ("ref", "note"):
+                values = plain_texts(raw, _LENGTH[name], multiline=name == "note", blank=None if name == "note" else UNSURE)
+            else:
+                values = self._memos[name].column(raw)
+            if _doubtful(values):
+                for i, value in enumerate(values):
+                    if value is UNSURE:
+                        values[i] = value = _attempt(parse, raw[i])
+                    if isinstance(value, ValueError):
+                        found.append((i, _STEP[name], RowProblem(numbers[i], columns.get(name, name), str(value))))
+                        bad[i] = 1
+                        values[i] = None
+            cells[name] = values
+        days = cells["date"]
+        checked = self._days.map(zip(days))
+        masses = self._masses.map(zip(cells["product"], cells["quantity"], cells["unit"]))
+        for step, answers in (("day", checked), ("mass", masses)):
+            if _doubtful(answers):
+                for i, answer in enumerate(answers):
+                    if isinstance(answer, _Problem):
+                        found.append((i, _STEP[step], RowProblem(numbers[i], columns[answer.field_name], str(answer))))
+                        bad[i] = 1
+        standing = self._standing.map(zip(cells["supplier"], days))
+        keep = bad.translate(_FLIP)
+        good = {name: list(itertools.compress(values, keep)) for name, values in cells.items()}
+        standing, masses = list(itertools.compress(standing, keep)), list(itertools.compress(masses, keep))
+        ids = self._id.__getitem__
+        lines = list(zip(map(_at(0), standing), map(ids, good["canteen"]), map(ids, good["supplier"]),
+                         map(ids, good["category"]), good["product"], good["quantity"], good["unit"], masses,
+                         good["amount"], good["ref"], good["line"], map(_at(1), standing), map(_at(2), standing),
+                         map(_at(3), standing), good["note"], itertools.repeat(1)))
+        found.sort(key=lambda p: (p[0], p[1]))
+        return (lines, list(itertools.compress(numbers, keep)), list(map(_at(4), standing)),
+                [p for _, _, p in found])
+
+    # -- the rules of a line, once its cells are parsed ---------------------------------------
 
     def _quantity(self, value: object) -> Decimal:
         quantity = parse_positive_decimal(value)
@@ -180,59 +359,44 @@ class _LineParser:
                              f"(¥{self.limits.max_yuan:,}): check the amount (the limit is FUPIN_MAX_LINE_YUAN)")
         return fen
 
-    def _check_date(self, row: Row, day: dt.date, problems: list[RowProblem]) -> None:
+    def _check_date(self, day: dt.date) -> None:
         """Not before the earliest date, not in the future, not in a closed month."""
         if day < self.limits.earliest_date:
-            problems.append(RowProblem(row.number, row.columns["date"],
-                                       f"{day} is before {self.limits.earliest_date}: check the year "
-                                       "(the earliest date is FUPIN_EARLIEST_DATE)"))
-        elif day > self.today:
-            problems.append(RowProblem(row.number, row.columns["date"], f"{day} is in the future"))
-        elif month_label(day) in self.closed:
-            problems.append(RowProblem(row.number, row.columns["date"],
-                                       f"month {month_label(day)} is closed: ask for it to be reopened "
-                                       f"(fupin procure reopen --month {month_label(day)} --reason ...)"))
+            raise _Problem("date", f"{day} is before {self.limits.earliest_date}: check the year "
+                                   "(the earliest date is FUPIN_EARLIEST_DATE)")
+        if day > self.today:
+            raise _Problem("date", f"{day} is in the future")
+        if month_label(day) in self.closed:
+            raise _Problem("date", f"month {month_label(day)} is closed: ask for it to be reopened "
+                                   f"(fupin procure reopen --month {month_label(day)} --reason ...)")
 
-    def _mass(self, row: Row, cells: dict, problems: list[RowProblem]) -> int | None:
+    def _mass(self, product: str, quantity: Decimal, unit: str) -> int:
         """Quantity x the unit's (or the product's packaging) weight, in exact milligrams."""
-        product, quantity, unit = cells["product"], cells["quantity"], cells["unit"]
-        if unit is None or product is None or quantity is None:
-            return None
         kg_per_unit = KG_PER_UNIT.get(normalise_unit(unit)) or self.packaging.get((product, normalise_unit(unit)))
         if kg_per_unit is None:
-            problems.append(RowProblem(row.number, row.columns["unit"],
-                                       f"unknown unit '{unit}' for '{product}': use {CANONICAL_UNITS}, or define "
-                                       f"its weight: fupin procure unit-weight '{product}' '{unit}' KG"))
-            return None
+            raise _Problem("unit", f"unknown unit '{unit}' for '{product}': use {CANONICAL_UNITS}, or define "
+                                   f"its weight: fupin procure unit-weight '{product}' '{unit}' KG")
         if quantity * kg_per_unit > self.limits.max_kg:
-            problems.append(RowProblem(row.number, row.columns["quantity"],
-                                       f"{quantity} {unit} is {quantity * kg_per_unit:,} kg, more than one purchase "
+            raise _Problem("quantity", f"{quantity} {unit} is {quantity * kg_per_unit:,} kg, more than one purchase "
                                        f"line can hold ({self.limits.max_kg:,} kg): check the quantity and the unit "
-                                       "(the limit is FUPIN_MAX_LINE_KG)"))
-            return None
+                                       "(the limit is FUPIN_MAX_LINE_KG)")
         try:
             return to_mg(quantity, kg_per_unit)
         except ValueError as exc:
-            problems.append(RowProblem(row.number, row.columns["quantity"], f"'{quantity}' {exc}"))
-            return None
+            raise _Problem("quantity", f"'{quantity}' {exc}") from None
 
-    def _values(self, row: Row, cells: dict, qty_mg: int) -> dict:
-        """The ledger row, with eligibility judged on the purchase date (and a notice when it does not count)."""
-        supplier, day = cells["supplier"], cells["date"]
+    def _eligibility(self, supplier, day: dt.date) -> tuple[int, str, str | None, str | None]:
+        """Eligibility judged on the purchase date: (is_pa, source, certificate, notice when it does not count)."""
         is_pa = eligible_on(supplier.eligibility, supplier.valid_from, supplier.valid_to, day)
+        notice = None
         if not is_pa and supplier.eligibility != "none":
             period = f"{supplier.valid_from or '…'} to {supplier.valid_to or '…'}"
-            self.notices[row.number] = RowProblem(
-                row.number, row.columns["supplier"],
-                f"{supplier.code} is '{supplier.eligibility}' only from {period}, not on {day}: "
-                "the line is recorded but does not count toward the quota")
-        return dict(
-            qty_mg=qty_mg, purchase_date=day, canteen_id=cells["canteen"].id, supplier_id=supplier.id,
-            category_id=cells["category"].id, product=cells["product"], quantity=str(cells["quantity"]),
-            unit=cells["unit"], amount_fen=cells["amount"], ref=cells["ref"], line=cells["line"], is_pa=is_pa,
-            pa_source=supplier.eligibility if is_pa else "none",
-            pa_certificate=supplier.certificate if is_pa else None, note=cells["note"],
-        )
+            notice = (f"{supplier.code} is '{supplier.eligibility}' only from {period}, not on {day}: "
+                      "the line is recorded but does not count toward the quota")
+        return (int(is_pa), supplier.eligibility if is_pa else "none", supplier.certificate if is_pa else None,
+                notice)
+
+
 
 
 def _line_number(value: object) -> int:
@@ -244,126 +408,330 @@ def _line_number(value: object) -> int:
     return int(number)
 
 
-def _live_entries(session: Session, keys: set[tuple[int, str, int]]) -> dict[tuple, list]:
-    """Entries under each (supplier, ref, line), with the id of the entry that voided each, if any."""
-    found: dict[tuple, list] = {}
-    reversal = aliased(Purchase)
-    refs = sorted({r for _, r, _ in keys})
-    for i in range(0, len(refs), _KEY_CHUNK):
-        # By ref alone, which leads the unique index; plain column rows, not ORM objects, since
-        # a re-import of a large file reads every line back.
-        q = (select(Purchase.id, Purchase.supplier_id, Purchase.ref, Purchase.line,
-                    *(getattr(Purchase, f) for f in _SAME_LINE), reversal.id.label("reversed_by"))
-             .outerjoin(reversal, reversal.reverses_id == Purchase.id)
-             .where(Purchase.key_seq.is_not(None), Purchase.ref.in_(refs[i:i + _KEY_CHUNK])))
-        for p in session.execute(q):
-            key = (p.supplier_id, p.ref, p.line)
-            if key in keys:
-                found.setdefault(key, []).append((p, p.reversed_by))
-    return found
+# -- writing: each chunk checked against the ledger and inserted inside the one transaction ---------
+
+_KEYS = "fupin_import_keys"
+_STAGE = "fupin_import_stage"
+_INSERTED = ("id", *LINE, "reverses_id", "batch_id", "created_by", "created_at", "row_hash")
+# Fields compared when the same (supplier, ref, line) arrives again.
+_SAME_LINE = ("purchase_date", "canteen_id", "category_id", "product", "qty_mg", "amount_fen")
+_SAME_AT = tuple(LINE.index(f) for f in _SAME_LINE)
+_same_of = operator.itemgetter(*_SAME_AT)
+_same_found = operator.itemgetter(*range(2, 2 + len(_SAME_LINE)))  # in a row of _Writer._existing
 
 
-def _prepare(session: Session, rows: Iterable[Row], source: str, today: dt.date,
-             many_lines_hint: bool) -> tuple[ImportResult, list[dict]]:
-    parser = _LineParser(session, today)
-    problems: list[RowProblem] = []
-    lines: list[tuple[Row, dict]] = []
-    first_row: dict[tuple, int | None] = {}
-    for row in rows:
-        values, row_problems = parser.parse(row)
-        problems += row_problems
-        if values is None:
-            continue
-        key = (values["supplier_id"], values["ref"], values["line"])
-        if key in first_row:
-            hint = "" if many_lines_hint else " (if the invoice has several lines, add a 'line' (行号) column numbering them)"
-            problems.append(RowProblem(row.number, row.columns["ref"],
-                                       f"ref '{values['ref']}' line {values['line']} of this supplier is also on row "
-                                       f"{first_row[key]}{hint}"))
-            continue
-        first_row[key] = row.number
-        lines.append((row, values))
-    existing = _live_entries(session, set(first_row)) if lines else {}
-    result = ImportResult()
-    to_add: list[dict] = []
-    for row, values in lines:
-        key = (values["supplier_id"], values["ref"], values["line"])
-        entries = existing.get(key, [])
-        live = [p for p, reversed_by in entries if reversed_by is None]
-        if live:
-            p = live[0]
-            diff = [f for f in _SAME_LINE if getattr(p, f) != values[f]]
-            if not diff:
-                result.already_present.append((row.number, p.id))
+class _Writer:
+    """Checks each chunk's lines against the ledger and this file, and inserts the new ones.
+
+    The keys of a chunk go into a temporary table and one join finds every entry already under them
+    (an anti-join for the rest); new lines are inserted with ids reserved ahead and their row hashes
+    computed here, so that the hash chain's seal is handed the new rows instead of reading them back.
+    A line whose key an earlier row of the file took is found in the ledger (the earlier row was
+    added) or among the entries earlier rows claimed (it was there already)."""
+
+    def __init__(self, session: Session, actor: str, batch_id: int | None, columns: dict):
+        self.conn = session.connection()
+        self.result = ImportResult()
+        self.many_lines_hint, self.ref_column, self.supplier_column = "line" in columns, columns["ref"], columns["supplier"]
+        table = Purchase.__table__
+        now = utcnow()
+        self.constants = {"reverses_id": None, "batch_id": batch_id, "created_by": actor, "created_at": now}
+        stored = table.c.created_at.type.dialect_impl(self.conn.dialect).bind_processor(self.conn.dialect)
+        self.tail = (None, batch_id, actor, stored(now) if stored else now)
+        self.hash = chain.row_hasher("purchases", LINE, self.constants, ("ref", "note", "qty_mg", "amount_fen"))
+        bulk.temp_table(self.conn, _KEYS, table, ("supplier_id", "ref", "line"), "idx INTEGER")
+        if bulk.is_postgresql(self.conn):
+            bulk.temp_table(self.conn, _STAGE, table, _INSERTED)
+        newest = self.conn.execute(select(func.max(table.c.id))).scalar() or 0
+        self.claimed = bytearray(newest // 8 + 1)  # entries already there that a row of this file matched
+        self.claimed_ids, self.claimed_rows = array("q"), array("q")
+        self.claimed_max = 0
+        self.added_ids, self.added_rows = array("q"), array("q")
+        self.sealable: chain.Sealable | None = None
+
+    def write(self, lines: list[tuple], rows: list[int | None], notices: list[str | None]) -> list[RowProblem]:
+        """Adds the chunk's new lines; returns the problems of the others (in row order)."""
+        keys = list(map(_key_of, lines))
+        problems: list[tuple[int, RowProblem]] = []
+        probe = range(len(lines))
+        if len(set(keys)) < len(keys):
+            first_row: dict[tuple, int | None] = {}
+            probe = []
+            for i, key in enumerate(keys):
+                if key in first_row:
+                    problems.append((i, self._twice(rows[i], lines[i], first_row[key])))
+                else:
+                    first_row[key] = rows[i]
+                    probe.append(i)
+        skip: set[int] = set(range(len(lines))).difference(probe)
+        found = list(self._existing(keys, probe))
+        if self._all_present(found, lines, rows):
+            skip.update(map(_first, found))
+            found = []
+        for i, entries in _grouped(found):
+            live = [e for e in entries if not e[-1]]
+            if not live:
+                lines[i] = (*lines[i][:-1], len(entries) + 1)  # key_seq: the voided entries come first
                 continue
-            problems.append(RowProblem(row.number, row.columns["ref"],
-                                       f"ref '{values['ref']}' line {values['line']} is already entry #{p.id} with "
-                                       f"different {', '.join(diff)}; to correct it, void #{p.id} "
-                                       f"(fupin procure void {p.id} --reason ...) and enter the line again"))
-            continue
-        values["key_seq"] = len(entries) + 1
-        to_add.append(values)
-        if row.number in parser.notices:
-            result.notices.append(parser.notices[row.number])
-    if problems:
-        raise InputFileError(source, sorted(problems, key=lambda p: (p.row or 0)))
-    result.added = to_add
-    return result, to_add
+            skip.add(i)
+            entry = live[0]
+            earlier = self._earlier_row(entry[0])
+            if earlier is not UNSURE:
+                problems.append((i, self._twice(rows[i], lines[i], earlier)))
+                continue
+            self._claim(entry[0], rows[i])
+            if entry[1:7] == _same_of(lines[i]):
+                self.result._present(rows[i], entry[0])
+                continue
+            diff = [f for f, at, old in zip(_SAME_LINE, _SAME_AT, entry[1:7]) if _differs(old, lines[i][at])]
+            if diff:
+                line = lines[i]
+                problems.append((i, RowProblem(
+                    rows[i], self.ref_column, f"ref '{line[_KEY[1]]}' line {line[_KEY[2]]} is already entry "
+                    f"#{entry[0]} with different {', '.join(diff)}; to correct it, void #{entry[0]} "
+                    f"(fupin procure void {entry[0]} --reason ...) and enter the line again")))
+            else:
+                self.result._present(rows[i], entry[0])
+        if skip:
+            keep = [i not in skip for i in range(len(lines))]
+            lines, rows, notices = (list(itertools.compress(x, keep)) for x in (lines, rows, notices))
+        if lines:
+            self.result._add(lines, rows, notices, self.supplier_column)
+            # Inserted even once a problem is found (the import is then rolled back), so that a later
+            # row with the same key is still named.
+            self._insert(lines, rows)
+        problems.sort(key=lambda p: p[0])
+        return [p for _, p in problems]
+
+    def _twice(self, row: int | None, line: tuple, earlier: int | None) -> RowProblem:
+        hint = "" if self.many_lines_hint else " (if the invoice has several lines, add a 'line' (行号) column numbering them)"
+        return RowProblem(row, self.ref_column, f"ref '{line[_KEY[1]]}' line {line[_KEY[2]]} of this supplier is "
+                                                  f"also on row {earlier}{hint}")
+
+    def _all_present(self, found: list[tuple], lines: list[tuple], rows: list[int | None]) -> bool:
+        """The common case of a re-import, settled a chunk at a time: every line found has one entry,
+        not voided, the same, and taken by no earlier row of this file (ids above those claimed before,
+        below those added)."""
+        if not found:
+            return False
+        at, ids = list(map(_first, found)), list(map(_at(1), found))
+        if (len(set(at)) < len(at) or any(map(_last, found)) or min(ids) <= self.claimed_max
+                or (self.added_ids and max(ids) >= self.added_ids[0])
+                or list(map(_same_found, found)) != [_same_of(lines[i]) for i in at]):
+            return False
+        for entry_id, i in zip(ids, at):
+            self._claim(entry_id, rows[i])
+            self.result._present(rows[i], entry_id)
+        return True
+
+    def _existing(self, keys: list[tuple], probe: Sequence[int]) -> Iterator[tuple]:
+        """(index, id, compared fields..., voided) of every entry under a probed line's key, by index and id."""
+        if not probe:
+            return
+        self.conn.exec_driver_sql(f"DELETE FROM {_KEYS}")
+        bulk.load(self.conn, _KEYS, ("idx", "supplier_id", "ref", "line"), ((i, *keys[i]) for i in probe))
+        found = bulk.rows(self.conn, 
+            f"SELECT k.idx, p.id, {', '.join('p.' + f for f in _SAME_LINE)}, "
+            "EXISTS (SELECT 1 FROM purchases r WHERE r.reverses_id = p.id) "
+            f"FROM {_KEYS} k JOIN purchases p ON p.ref = k.ref AND p.supplier_id = k.supplier_id AND p.line = k.line "
+            "WHERE p.key_seq IS NOT NULL ORDER BY k.idx, p.id")
+        yield from found
+
+    def _earlier_row(self, entry_id: int) -> object:
+        """The row of this file that already took the entry's key, or UNSURE when none did."""
+        if self.added_ids and entry_id >= self.added_ids[0]:  # one writer at a time: a new id is ours
+            return _row_number(self.added_rows[bisect.bisect_left(self.added_ids, entry_id)])
+        if entry_id < len(self.claimed) * 8 and self.claimed[entry_id >> 3] & (1 << (entry_id & 7)):
+            return _row_number(self.claimed_rows[self.claimed_ids.index(entry_id)])
+        return UNSURE
+
+    def _claim(self, entry_id: int, row: int | None) -> None:
+        self.claimed_max = max(self.claimed_max, entry_id)
+        if entry_id < len(self.claimed) * 8:
+            self.claimed[entry_id >> 3] |= 1 << (entry_id & 7)
+            self.claimed_ids.append(entry_id)
+            self.claimed_rows.append(-1 if row is None else row)
+
+    def _insert(self, lines: list[tuple], rows: list[int | None]) -> None:
+        first = bulk.reserve_ids(self.conn, Purchase.__table__, len(lines))
+        hashes = list(map(self.hash, lines))
+        ids = range(first, first + len(lines))
+        tail = self.tail
+        records = [(i, *line, *tail, h) for i, line, h in zip(ids, lines, hashes)]
+        del lines
+        if bulk.is_postgresql(self.conn):
+            # COPY into the staging table, then one set-based insert: the PostgreSQL way to load many rows.
+            self.conn.exec_driver_sql(f"TRUNCATE {_STAGE}")
+            bulk.load(self.conn, _STAGE, _INSERTED, records)
+            cols = ", ".join(_INSERTED)
+            self.conn.exec_driver_sql(f"INSERT INTO purchases ({cols}) SELECT {cols} FROM {_STAGE} ORDER BY id")
+        else:
+            bulk.load(self.conn, "purchases", _INSERTED, records)
+        self.added_ids.extend(ids)
+        self.added_rows.extend(-1 if r is None else r for r in rows)
+        if self.sealable is None:
+            self.sealable = chain.Sealable(first, first - 1, hashlib.sha256())
+        if first != self.sealable.last_id + 1:
+            self.sealable.first_id = -1  # not consecutive: the seal reads the rows back
+        self.sealable.add(zip(ids, hashes))
+        self.sealable.last_id = ids[-1]
+
+    def hand_to_seal(self, session: Session) -> None:
+        if self.sealable is not None and self.sealable.first_id > 0:
+            session.info.setdefault(chain.HANDED, {})["purchases"] = self.sealable
+
+    def close(self) -> None:
+        bulk.drop_table(self.conn, _KEYS)
+        bulk.drop_table(self.conn, _STAGE)
 
 
-def _insert(session: Session, lines: list[dict], actor: str, batch_id: int | None) -> None:
-    now = utcnow()
-    for values in lines:
-        values.update(created_by=actor, created_at=now, batch_id=batch_id, reverses_id=None)
-        values["row_hash"] = chain.row_hash_if_complete("purchases", values)  # spares the seal a re-read
-    # A plain executemany: RETURNING with many rows is quadratic in SQLAlchemy's batching.
-    session.connection().execute(insert(Purchase.__table__), lines)
+def _differs(stored: object, value: object) -> bool:
+    # SQLite hands dates back as the ISO text they were stored as; PostgreSQL as dates.
+    return (stored.isoformat() if isinstance(stored, dt.date) else stored) != value
+
+
+def _row_number(stored: int) -> int | None:
+    return None if stored == -1 else stored
+
+
+def _values(line: tuple) -> dict:
+    values = dict(zip(LINE, line))
+    values["purchase_date"] = dt.date.fromisoformat(values["purchase_date"])
+    values["is_pa"] = bool(values["is_pa"])
+    return values
+
+
+
+
+CHUNK_ROWS = 20_000
+LISTED_PROBLEMS = 1_000  # a file with more bad rows lists these and counts the rest
+
+
+@contextmanager
+def _no_cyclic_gc() -> Iterator[None]:
+    """An import makes millions of short-lived tuples and no reference cycles; the cyclic collector
+    would scan them again and again, for a third of the import's time."""
+    enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if enabled:
+            gc.enable()
+
+
+def _write_lines(chunks: Iterable[Chunk], parser: _LineParser, writer: _Writer,
+                 progress: Callable[[int], None] | None = None) -> tuple[ImportResult, ProblemList]:
+    """Every chunk parsed, checked and its new lines inserted; the caller keeps or rolls back the inserts."""
+    problems = ProblemList(LISTED_PROBLEMS)
+    for chunk in chunks:
+        lines, rows, notices, bad = parser.parse_chunk(chunk)
+        problems.extend(list(heapq.merge(bad, writer.write(lines, rows, notices), key=lambda p: p.row or 0)))
+        if progress is not None:
+            progress(len(chunk))
+    return writer.result, problems
 
 
 def import_purchases(session: Session, path: Path | str, actor: str, dry_run: bool = False,
-                     today: dt.date | None = None) -> ImportResult:
-    """All-or-nothing, idempotent import of a CSV/XLSX purchase file."""
+                     today: dt.date | None = None, progress: Callable[[int, int | None], None] | None = None
+                     ) -> ImportResult:
+    """All-or-nothing, idempotent import of a CSV/XLSX purchase file, read in chunks inside one
+    transaction. `progress(rows, expected)` is called as rows are read (expected: an estimate of the
+    file's rows, or None)."""
     path = Path(path)
-    raw = read_table(path, PURCHASE_FIELDS)
-    if not raw:
-        raise FupinError(f"{path}: no purchase lines under the header: nothing to import")
-    has_line_column = "line" in raw[0].columns
-    result, to_add = _prepare(session, raw, str(path), today or dt.date.today(), has_line_column)
-    if dry_run or not to_add:
-        return result
-    digest = hashlib.sha256(path.read_bytes()).hexdigest()
-    batch = ImportBatch(file_name=path.name, file_sha256=digest, lines_added=len(to_add), imported_by=actor)
-    session.add(batch)
-    session.flush()
+    with _no_cyclic_gc(), bulk.large_cache(session.connection()):
+        reader = TableReader(path, PURCHASE_FIELDS, max_problems=LISTED_PROBLEMS)
+        try:
+            return _import(session, reader, actor, dry_run, today or dt.date.today(), progress)
+        finally:
+            reader.close()
+
+
+def _import(session: Session, reader: TableReader, actor: str, dry_run: bool, today: dt.date,
+            progress: Callable[[int, int | None], None] | None) -> ImportResult:
+    parser = _LineParser(session, today)
+    # Every line is inserted as it is checked, inside a savepoint: a dry run or a bad file rolls it back.
+    savepoint = session.begin_nested()
+    batch = None
+    if not dry_run:
+        batch = ImportBatch(file_name=reader.path.name, file_sha256="", lines_added=0, imported_by=actor)
+        session.add(batch)
+        session.flush()
+    done = 0
+
+    def counted(rows: int) -> None:
+        nonlocal done
+        done += rows
+        if progress is not None:
+            progress(done, reader.expected_rows)
+
+    writer = _Writer(session, actor, batch.id if batch else None, reader.columns)
+    try:
+        result, problems = _write_lines(reader.chunks(CHUNK_ROWS), parser, writer, counted)
+        if reader.problems:
+            raise InputFileError(str(reader.path), reader.problems.listed, reader.problems.more)
+        if not done:
+            raise FupinError(f"{reader.path}: no purchase lines under the header: nothing to import")
+        if problems:
+            raise InputFileError(str(reader.path), problems.listed, problems.more)
+        if dry_run or not result.lines_added:
+            savepoint.rollback()
+            return result
+        writer.hand_to_seal(session)  # before the savepoint's commit, which already seals
+        savepoint.commit()
+    except BaseException:
+        if savepoint.is_active:
+            savepoint.rollback()
+        raise
+    finally:
+        writer.close()
+    with open(reader.path, "rb") as fh:
+        digest = hashlib.file_digest(fh, "sha256").hexdigest()
+    batch.file_sha256, batch.lines_added = digest, result.lines_added
     result.batch_id = batch.id
-    _insert(session, to_add, actor, batch.id)
-    result.ids = list(session.scalars(select(Purchase.id).where(Purchase.batch_id == batch.id).order_by(Purchase.id)))
+    consecutive = writer.added_ids[-1] - writer.added_ids[0] + 1 == len(writer.added_ids)
+    result.ids = range(writer.added_ids[0], writer.added_ids[-1] + 1) if consecutive else writer.added_ids.tolist()
     audit.record(session, actor, "import", "import_batch", batch.id,
-                 {"file": path.name, "sha256": digest, "lines_added": len(to_add),
-                  "already_present": len(result.already_present),
-                  "first_id": min(result.ids), "last_id": max(result.ids)})
+                 {"file": reader.path.name, "sha256": digest, "lines_added": result.lines_added,
+                  "already_present": result.lines_present, "first_id": result.ids[0], "last_id": result.ids[-1]})
     return result
 
 
 def import_lines(session: Session, lines: list[dict], actor: str, source: str, dry_run: bool = False,
                  today: dt.date | None = None) -> ImportResult:
-    """All-or-nothing import of lines given as field -> value (the JSON API): row = 1-based position."""
+    """All-or-nothing import of lines given as field -> value (the JSON API): row = the line's position."""
     if not lines:
         raise FupinError(f"{source}: no purchase lines: nothing to import")
-    rows = [Row(number=i, values=dict(line), columns={name: name for name in PURCHASE_FIELD_NAMES})
-            for i, line in enumerate(lines, start=1)]
-    result, to_add = _prepare(session, rows, source, today or dt.date.today(), True)
-    if dry_run or not to_add:
-        return result
-    batch = ImportBatch(file_name=source[:500], file_sha256="", lines_added=len(to_add), imported_by=actor)
-    session.add(batch)
-    session.flush()
-    result.batch_id = batch.id
-    _insert(session, to_add, actor, batch.id)
-    result.ids = list(session.scalars(select(Purchase.id).where(Purchase.batch_id == batch.id).order_by(Purchase.id)))
+    columns = {name: name for name in PURCHASE_FIELD_NAMES}
+    chunk = Chunk(list(range(1, len(lines) + 1)), {name: [line.get(name) for line in lines] for name in columns},
+                  columns)
+    savepoint = session.begin_nested()
+    batch = None
+    if not dry_run:
+        batch = ImportBatch(file_name=source[:500], file_sha256="", lines_added=0, imported_by=actor)
+        session.add(batch)
+        session.flush()
+    writer = _Writer(session, actor, batch.id if batch else None, columns)
+    try:
+        result, problems = _write_lines([chunk], _LineParser(session, today or dt.date.today()), writer)
+        if problems:
+            raise InputFileError(source, problems.listed, problems.more)
+        if dry_run or not result.lines_added:
+            savepoint.rollback()
+            return result
+        writer.hand_to_seal(session)
+        savepoint.commit()
+    except BaseException:
+        if savepoint.is_active:
+            savepoint.rollback()
+        raise
+    finally:
+        writer.close()
+    batch.lines_added, result.batch_id = result.lines_added, batch.id
+    result.ids = writer.added_ids.tolist()
     audit.record(session, actor, "import", "import_batch", batch.id,
-                 {"source": source, "lines_added": len(to_add), "already_present": len(result.already_present),
-                  "first_id": min(result.ids), "last_id": max(result.ids)})
+                 {"source": source, "lines_added": result.lines_added, "already_present": result.lines_present,
+                  "first_id": result.ids[0], "last_id": result.ids[-1]})
     return result
 
 
@@ -382,15 +750,18 @@ def canteens_named(session: Session, rows: list[Row]) -> list[tuple[Row, int]]:
 def log_purchase(session: Session, actor: str, today: dt.date | None = None, **fields: object) -> ImportResult:
     """One purchase from the command line; the same checks as an import."""
     columns = {name: f"--{name}" for name in fields}
-    row = Row(number=None, values=dict(fields), columns=columns)
-    result, to_add = _prepare(session, [row], "fupin procure log", today or dt.date.today(), True)
-    if to_add:
-        entry = Purchase(**to_add[0], created_by=actor)
-        session.add(entry)
-        session.flush()
-        result.ids = [entry.id]
-        audit.record(session, actor, "log", "purchase", result.ids[0],
-                     {k: v for k, v in to_add[0].items() if k not in ("created_at",)})
+    chunk = Chunk([None], {name: [value] for name, value in fields.items()}, columns)
+    writer = _Writer(session, actor, None, columns)
+    try:
+        result, problems = _write_lines([chunk], _LineParser(session, today or dt.date.today()), writer)
+    finally:
+        writer.close()
+    if problems:
+        raise InputFileError("fupin procure log", problems.listed, problems.more)
+    if result.lines_added:
+        result.ids = writer.added_ids.tolist()
+        writer.hand_to_seal(session)
+        audit.record(session, actor, "log", "purchase", result.ids[0], result.added[0])
     return result
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import datetime as dt
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Callable
 
 from sqlalchemy import func, select
 
@@ -84,13 +85,15 @@ def log_purchase(uow: UnitOfWork, actor: str, today: dt.date | None = None, allo
 
 
 def import_purchases(uow: UnitOfWork, path: Path | str, actor: str, dry_run: bool = False,
-                     today: dt.date | None = None, allowed_canteens: Canteens = None) -> ImportResult:
+                     today: dt.date | None = None, allowed_canteens: Canteens = None,
+                     progress: Callable[[int, int | None], None] | None = None) -> ImportResult:
     """A purchase file, all lines or none, never twice; a dry run checks it and writes nothing.
-    With `allowed_canteens`, a line for any other canteen refuses the whole file."""
+    With `allowed_canteens`, a line for any other canteen refuses the whole file.
+    `progress(rows read, rows expected or None)` is called as a long file is read."""
     if allowed_canteens is not None:
         _check_scope(uow, read_table(path, ledger.PURCHASE_FIELDS), allowed_canteens, str(path),
                      lambda: ledger.import_purchases(uow.session, path, actor, dry_run=True, today=today))
-    result = ledger.import_purchases(uow.session, path, actor, dry_run=dry_run, today=today)
+    result = ledger.import_purchases(uow.session, path, actor, dry_run=dry_run, today=today, progress=progress)
     if not dry_run:
         uow.commit()
     return result

@@ -13,7 +13,7 @@ from accounts import services as accounts
 from accounts.access import Access, visible_canteens
 from common.errors import FupinError, InputFileError
 from db.models import Canteen
-from procure import services
+from procure import ledger, services
 from procure.formats import csv_rows
 from procure.rules import DEFAULT_RULE
 from procure.units import kg, yuan
@@ -23,6 +23,7 @@ from .finance import _label, issue_report
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_LINES = 10_000
+FIELDS = ledger.PURCHASE_FIELD_NAMES
 
 
 def _problem_json(exc: InputFileError) -> list[dict]:
@@ -93,6 +94,10 @@ def add_purchases():
     lines, dry_run = body.get("lines"), body.get("dry_run", False)
     if not isinstance(lines, list) or not lines or not all(isinstance(x, dict) for x in lines):
         abort(422, "'lines' must be a non-empty list of objects")
+    unknown = [{"row": i, "column": key, "message": f"unknown field; the fields are {', '.join(FIELDS)}"}
+               for i, line in enumerate(lines, 1) for key in line if key not in FIELDS]
+    if unknown:
+        return jsonify({"errors": unknown}), 422
     if len(lines) > MAX_LINES:
         abort(413, f"at most {MAX_LINES:,} lines in one request")
     if not isinstance(dry_run, bool):
@@ -111,9 +116,9 @@ def add_purchases():
                         "errors": _problem_json(exc)}), 403
     except InputFileError as exc:
         return jsonify({"errors": _problem_json(exc)}), 422
-    body = {"added": len(result.added), "already_present": len(result.already_present), "ids": result.ids,
+    body = {"added": result.lines_added, "already_present": result.lines_present, "ids": list(result.ids),
             "dry_run": dry_run}
-    return jsonify(body), 200 if dry_run or not result.added else 201
+    return jsonify(body), 200 if dry_run or not result.lines_added else 201
 
 
 @bp.route("/purchases")

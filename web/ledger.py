@@ -258,8 +258,8 @@ def check_upload(upload_id: int):
         except FupinError as exc:
             return render_template("import_check.html", upload=row, problems=[str(exc)], result=None,
                                    earlier=earlier, form=EmptyForm()), 422
-    summary = {"n": len(result.added), "kg": kg(result.added_mg), "yuan": yuan(result.added_fen),
-               "old": len(result.already_present)}
+    summary = {"n": result.lines_added, "kg": kg(result.added_mg), "yuan": yuan(result.added_fen),
+               "old": result.lines_present}
     return render_template("import_check.html", upload=row, problems=[], result=summary, notices=result.notices,
                            earlier=earlier, form=EmptyForm())
 
@@ -282,8 +282,8 @@ def confirm_upload(upload_id: int):
                 unit.commit()
     except InputFileError:
         return redirect(url_for("ledger.check_upload", upload_id=upload_id))
-    if result.added:
-        flash(t["imported"].format(n=len(result.added), batch=result.batch_id, old=len(result.already_present)), "ok")
+    if result.lines_added:
+        flash(t["imported"].format(n=result.lines_added, batch=result.batch_id, old=result.lines_present), "ok")
     else:
-        flash(t["nothing_new"].format(n=len(result.already_present)), "ok")
+        flash(t["nothing_new"].format(n=result.lines_present), "ok")
     return redirect(url_for("ledger.home"))

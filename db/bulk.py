@@ -1,0 +1,80 @@
+"""Many rows in and out at the database's own speed: the driver's executemany on SQLite, COPY on
+PostgreSQL, temporary tables, and ids reserved ahead so that a writer knows them without reading back.
+
+Only fupin's own writers use it, inside a write unit of work: writers take turns (db.engine), so
+ids reserved here are not taken by anyone else before the transaction ends.
+"""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+from typing import Iterable, Iterator, Sequence
+
+from sqlalchemy import Connection, Table, func, select
+
+
+def is_postgresql(conn: Connection) -> bool:
+    return conn.dialect.name == "postgresql"
+
+
+def temp_table(conn: Connection, name: str, like: Table, columns: Sequence[str], extra: str = "") -> None:
+    """A temporary table (this connection only, gone with it) with `columns` of `like`, no
+    constraints or indexes, and `extra` column definitions."""
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+    spelled = [f"{c} {like.c[c].type.compile(conn.dialect)}" for c in columns]
+    conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} ({', '.join([*spelled, *filter(None, [extra])])})")
+
+
+def drop_table(conn: Connection, name: str) -> None:
+    conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
+
+
+def load(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
+    """Rows into `table` (values as the database is handed them: dates as ISO text, booleans as 0/1)."""
+    driver = conn.connection.driver_connection
+    if is_postgresql(conn):
+        with driver.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+            for row in rows:
+                copy.write_row(row)
+    else:
+        marks = ", ".join("?" * len(columns))
+        driver.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+
+
+@contextmanager
+def large_cache(conn: Connection, mib: int = 64) -> Iterator[None]:
+    """A larger SQLite page cache while many rows go in: the indexes of a million-row table no longer
+    fit the default 2 MiB, and every insert would read their pages again."""
+    if is_postgresql(conn):
+        yield
+        return
+    before = conn.exec_driver_sql("PRAGMA cache_size").scalar()
+    conn.exec_driver_sql(f"PRAGMA cache_size = -{mib * 1024}")
+    try:
+        yield
+    finally:
+        conn.exec_driver_sql(f"PRAGMA cache_size = {before}")
+
+
+def rows(conn: Connection, sql: str) -> Iterator[tuple]:
+    """The rows of a query as the driver hands them (plain tuples: a million rows read without
+    SQLAlchemy's per-row objects); SQLite gives dates as ISO text, PostgreSQL as dates."""
+    cursor = conn.connection.driver_connection.cursor()
+    try:
+        cursor.execute(sql)
+        while batch := cursor.fetchmany(10_000):
+            yield from batch
+    finally:
+        cursor.close()
+
+
+def reserve_ids(conn: Connection, table: Table, n: int) -> int:
+    """The first of `n` consecutive ids no row of `table` has or will be given."""
+    if is_postgresql(conn):
+        seq = conn.exec_driver_sql(f"SELECT pg_get_serial_sequence('{table.name}', 'id')").scalar()
+        first = conn.exec_driver_sql(f"SELECT nextval('{seq}')").scalar()
+        if n > 1:
+            conn.exec_driver_sql(f"SELECT setval('{seq}', {first + n - 1})")
+        return first
+    # SQLite gives a new row the largest id + 1 (no AUTOINCREMENT), so ids above it are free.
+    return (conn.execute(select(func.max(table.c.id))).scalar() or 0) + 1
