@@ -25,6 +25,23 @@ def temp_table(conn: Connection, name: str, like: Table, columns: Sequence[str],
     conn.exec_driver_sql(f"CREATE TEMPORARY TABLE {name} ({', '.join([*spelled, *filter(None, [extra])])})")
 
 
+def empty(conn: Connection, name: str) -> None:
+    """Empty a temporary table for the next chunk. On PostgreSQL a DELETE would leave every row dead
+    in it, and each later join would scan them all again."""
+    conn.exec_driver_sql(f"TRUNCATE {name}" if is_postgresql(conn) else f"DELETE FROM {name}")
+
+
+def analyze(conn: Connection, name: str) -> None:
+    """Statistics for a freshly loaded temporary table (PostgreSQL plans a join on them; SQLite needs none)."""
+    if is_postgresql(conn):
+        conn.exec_driver_sql(f"ANALYZE {name}")
+
+
+def iso_date(conn: Connection, expression: str) -> str:
+    """SQL for a date column read as ISO text, as SQLite stores it."""
+    return f"to_char({expression}, 'YYYY-MM-DD')" if is_postgresql(conn) else expression
+
+
 def drop_table(conn: Connection, name: str) -> None:
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
 

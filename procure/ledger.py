@@ -483,7 +483,7 @@ class _Writer:
             if entry[1:7] == _same_of(lines[i]):
                 self.result._present(rows[i], entry[0])
                 continue
-            diff = [f for f, at, old in zip(_SAME_LINE, _SAME_AT, entry[1:7]) if _differs(old, lines[i][at])]
+            diff = [f for f, at, old in zip(_SAME_LINE, _SAME_AT, entry[1:7]) if old != lines[i][at]]
             if diff:
                 line = lines[i]
                 problems.append((i, RowProblem(
@@ -528,10 +528,12 @@ class _Writer:
         """(index, id, compared fields..., voided) of every entry under a probed line's key, by index and id."""
         if not probe:
             return
-        self.conn.exec_driver_sql(f"DELETE FROM {_KEYS}")
+        bulk.empty(self.conn, _KEYS)
         bulk.load(self.conn, _KEYS, ("idx", "supplier_id", "ref", "line"), ((i, *keys[i]) for i in probe))
-        found = bulk.rows(self.conn, 
-            f"SELECT k.idx, p.id, {', '.join('p.' + f for f in _SAME_LINE)}, "
+        bulk.analyze(self.conn, _KEYS)
+        compared = ", ".join(bulk.iso_date(self.conn, "p." + f) if f == "purchase_date" else "p." + f for f in _SAME_LINE)
+        found = bulk.rows(
+            self.conn, f"SELECT k.idx, p.id, {compared}, "
             "EXISTS (SELECT 1 FROM purchases r WHERE r.reverses_id = p.id) "
             f"FROM {_KEYS} k JOIN purchases p ON p.ref = k.ref AND p.supplier_id = k.supplier_id AND p.line = k.line "
             "WHERE p.key_seq IS NOT NULL ORDER BY k.idx, p.id")
@@ -561,7 +563,7 @@ class _Writer:
         del lines
         if bulk.is_postgresql(self.conn):
             # COPY into the staging table, then one set-based insert: the PostgreSQL way to load many rows.
-            self.conn.exec_driver_sql(f"TRUNCATE {_STAGE}")
+            bulk.empty(self.conn, _STAGE)
             bulk.load(self.conn, _STAGE, _INSERTED, records)
             cols = ", ".join(_INSERTED)
             self.conn.exec_driver_sql(f"INSERT INTO purchases ({cols}) SELECT {cols} FROM {_STAGE} ORDER BY id")
@@ -583,11 +585,6 @@ class _Writer:
     def close(self) -> None:
         bulk.drop_table(self.conn, _KEYS)
         bulk.drop_table(self.conn, _STAGE)
-
-
-def _differs(stored: object, value: object) -> bool:
-    # SQLite hands dates back as the ISO text they were stored as; PostgreSQL as dates.
-    return (stored.isoformat() if isinstance(stored, dt.date) else stored) != value
 
 
 def _row_number(stored: int) -> int | None:
