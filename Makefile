@@ -59,6 +59,7 @@ test: install sysdeps
 bench: install
 	$(BIN)/python benchmarks/bench_ledger.py
 	$(BIN)/python benchmarks/bench_reports.py
+	$(BIN)/python benchmarks/bench_web.py
 	$(BIN)/python benchmarks/bench_kindergartens.py --counties 8 --jobs 2 --time-limit 10
 
 # Demo accounts get fresh random passwords each time; they are printed, for trying the web out.
