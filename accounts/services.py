@@ -10,6 +10,7 @@ from dataclasses import dataclass
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 
 from common.cells import check_text, clean_text
 from common.errors import FupinError
@@ -199,7 +200,10 @@ def sign_in(uow: UnitOfWork, name: str, password: str, address: str,
 
 
 def session_user(uow: UnitOfWork, session_id: str, settings: WebSettings = SETTINGS) -> Access | None:
-    """The signed-in user of a browser session, unless it ended, idled out, aged out or the user is disabled."""
+    """The signed-in user of a browser session, unless it ended, idled out, aged out or the user is disabled.
+
+    Called on every page, so it reads in a plain (not a writer's) transaction and notes the visit only
+    every few minutes, best effort: a page must not wait for a long import to finish writing."""
     row = uow.session.scalar(select(WebSession).where(WebSession.id_hash == _digest(session_id)))
     if row is None or row.ended:
         return None
@@ -208,13 +212,25 @@ def session_user(uow: UnitOfWork, session_id: str, settings: WebSettings = SETTI
     user = uow.session.get(User, row.user_id)
     if (user is None or user.disabled or now - seen > dt.timedelta(minutes=settings.idle_minutes)
             or now - created > dt.timedelta(hours=settings.absolute_hours)):
-        row.ended = True
-        uow.commit()
+        _note(uow, row, ended=True)
         return None
-    if now - seen > dt.timedelta(minutes=1):  # not a write on every request
-        row.last_seen = now
+    access = access_of(uow.session, user)
+    if now - seen > dt.timedelta(minutes=TOUCH_MINUTES):
+        _note(uow, row, last_seen=now)
+    return access
+
+
+TOUCH_MINUTES = 2
+
+
+def _note(uow: UnitOfWork, row: WebSession, **values) -> None:
+    """Record a session's end or last visit if the database lets us now; the checks above do not depend on it."""
+    try:
+        for key, value in values.items():
+            setattr(row, key, value)
         uow.commit()
-    return access_of(uow.session, user)
+    except SQLAlchemyError:
+        uow.session.rollback()
 
 
 def sign_out(uow: UnitOfWork, session_id: str, everywhere: bool = True) -> None:

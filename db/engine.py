@@ -159,8 +159,10 @@ class UnitOfWork:
     def __init__(self, engine: Engine, write: bool = False):
         bind = engine.execution_options(**{_WRITE: True}) if write else engine
         self._factory = sessionmaker(bind=bind, expire_on_commit=False)
-        # Whatever a commit wrote to the chained tables is sealed into the hash chain first.
-        event.listen(self._factory, "before_commit", _seal)
+        # Whatever a writer's commit wrote to the chained tables is sealed into the hash chain first.
+        # Only writers seal: they take turns, so no two seals can see the same new rows.
+        if write:
+            event.listen(self._factory, "before_commit", _seal)
         self.session: Session | None = None
 
     def __enter__(self) -> "UnitOfWork":

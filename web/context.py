@@ -31,7 +31,7 @@ def load_user(user_id: str) -> WebUser | None:
     sid = session.get("sid")
     if not sid:
         return None
-    with uow(write=True) as unit:
+    with uow() as unit:  # a reader's transaction: pages never queue behind a long import
         access = accounts.session_user(unit, sid, current_app.config["FUPIN_SETTINGS"])
     if access is None or str(access.user_id) != user_id:
         session.clear()
