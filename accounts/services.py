@@ -195,6 +195,8 @@ def sign_in(uow: UnitOfWork, name: str, password: str, address: str,
         return None
     session_id = secrets.token_urlsafe(32)
     uow.session.add(WebSession(id_hash=_digest(session_id), user_id=user.id))
+    since = utcnow() - dt.timedelta(minutes=settings.failure_window_minutes)
+    uow.session.execute(delete(LoginFailure).where(LoginFailure.at < since))  # failures past the window count no more
     uow.commit()
     return user, session_id
 
@@ -252,12 +254,6 @@ def token_user(uow: UnitOfWork, token: str) -> Access | None:
     if user is None or user.disabled:
         return None
     return access_of(uow.session, user)
-
-
-def forget_old_failures(uow: UnitOfWork, settings: WebSettings = SETTINGS) -> None:
-    since = utcnow() - dt.timedelta(minutes=settings.failure_window_minutes)
-    uow.session.execute(delete(LoginFailure).where(LoginFailure.at < since))
-    uow.commit()
 
 
 def access_for(uow: UnitOfWork, name: str) -> Access:

@@ -18,7 +18,7 @@ from flask_wtf.csrf import CSRFProtect
 import db
 from accounts.services import SETTINGS, WebSettings
 
-from .context import WebUser, language, load_user
+from .context import language, load_user
 from .errors import register_errors
 from .i18n import TEXT
 
@@ -90,5 +90,4 @@ def create_app(db_url: str | None = None, instance_path: str | Path | None = Non
             response.headers["Cache-Control"] = "no-store"
         return response
 
-    app.extensions["fupin_user_class"] = WebUser
     return app

@@ -65,7 +65,7 @@ def master():
     problems = []
     if form.validate_on_submit():
         data = form.file.data.read()
-        fmt = _format_of(data, form.file.data.filename or "")
+        fmt = _format_of(data)
         path = Path(current_app.instance_path) / "uploads" / f"{secrets.token_hex(16)}.{fmt}"
         path.write_bytes(data)
         try:

@@ -185,7 +185,7 @@ def template():
                      mimetype="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
 
 
-def _format_of(data: bytes, filename: str) -> str:
+def _format_of(data: bytes) -> str:
     """The upload's real kind, from its content: an XLSX is a zip holding a workbook, a CSV is text."""
     if data[:4] == b"PK\x03\x04":
         try:
@@ -217,7 +217,7 @@ def upload():
     form = UploadForm()
     if form.validate_on_submit():
         data = form.file.data.read()
-        fmt = _format_of(data, form.file.data.filename or "")
+        fmt = _format_of(data)
         stored_as = f"{secrets.token_hex(16)}.{fmt}"
         (Path(current_app.instance_path) / "uploads" / stored_as).write_bytes(data)
         with uow(write=True) as unit:
