@@ -27,7 +27,7 @@ from .columns import ColumnOutcome, cost_step, round_up, solve_by_columns
 from .columns import Plan as ColumnPlan
 from .inputs import Scenario
 from .solve import SolveResult, int_value, run
-from .status import SolveStatus, has_solution, status_sentence
+from .status import SolveStatus, gap_words, has_solution, stages_words, status_label, status_sentence
 
 EARTH_RADIUS_KM = 6371.0088
 ACTIONS = ("existing", "expand", "attached", "new")
@@ -347,18 +347,37 @@ class CountyPlan:
     sites: list[dict] = field(default_factory=list)
     assignments: list[dict] = field(default_factory=list)
     villages: list[dict] = field(default_factory=list)  # for the map
+    # Stage 2 (least children-km at the least cost) proven by an exact solve over every cheapest plan.
+    km_proven: bool = False
 
     @property
     def has_solution(self) -> bool:
         return has_solution(self.status)
 
-    def describe(self) -> str:
-        return status_sentence(self.status, self.gap, "en", self.reason)
+    @property
+    def proven(self) -> dict[str, bool]:
+        cost = self.status == SolveStatus.OPTIMAL
+        return {"cost": cost, "children_km": cost and self.km_proven}
+
+    def stage_sentence(self, lang: str = "en") -> str:
+        """The status in words, saying which stage is proven (and the gap of an unproven cost)."""
+        if not self.has_solution:
+            return status_sentence(self.status, self.gap, lang)
+        words = stages_words(self.proven["cost"], self.proven["children_km"], lang).sentence
+        return words if self.status == SolveStatus.OPTIMAL else f"{words} ({gap_words(self.gap, lang)})"
+
+    def describe(self, lang: str = "en") -> str:
+        return self.stage_sentence(lang) + (f": {self.reason}" if self.reason else "")
+
+    def status_label(self, lang: str = "en") -> str:
+        if not self.has_solution:
+            return status_label(self.status, lang)
+        return stages_words(self.proven["cost"], self.proven["children_km"], lang).label
 
     def summary(self) -> dict:
         count = {a: sum(1 for s in self.sites if s["action"] == a) for a in ACTIONS}
         return {
-            "name": self.name, "status": self.status, "status_text": self.describe(),
+            "name": self.name, "status": self.status, "proven": self.proven, "status_text": self.describe(),
             "cost": self.cost, "children_km": None if self.children_km is None else round(self.children_km, 3),
             "solve_seconds": round(self.seconds, 3), "build_seconds": round(self.build_seconds, 3),
             "solver_seconds": round(self.solver_seconds, 3),
@@ -576,6 +595,7 @@ class KindergartenModel:
     INFEASIBLE = ("the villages' children do not fit the places the sites within reach can offer together; "
                   "raise max_distance_km or the capacities")
     KM_NOT_PROVEN = "children-km not proven least (time limit in the second solve)"
+    KM_STAGE_ONE_SITES = "children-km least only among plans with stage 1's sites (CBC takes no starting plan)"
 
     def _empty_plan(self, solver: str, method: str) -> CountyPlan:
         """The county's plan before solving: infeasible until a plan is found, its villages for the map."""
@@ -598,6 +618,7 @@ class KindergartenModel:
             return True
         if outcome.status == SolveStatus.OPTIMAL:
             plan.status, plan.gap = SolveStatus.OPTIMAL, 0.0
+            plan.km_proven = outcome.km_proven
             if not outcome.km_proven:
                 plan.reason = self.KM_NOT_PROVEN
             self._fill(plan, self._plan_values(outcome.plan), self._distances())
@@ -697,10 +718,12 @@ class KindergartenModel:
         plan.build_seconds += time.perf_counter() - t0
         second = run(prob, solver, _seconds_left(deadline), start=start_values)
         plan.solver_seconds += second.seconds
+        # With CBC the sites stay as stage 1 chose them: least children-km among those plans only.
+        plan.km_proven = solver == "highs" and second.status == SolveStatus.OPTIMAL
+        if plan.status == SolveStatus.OPTIMAL and not plan.km_proven:
+            plan.reason = self.KM_NOT_PROVEN if solver == "highs" else self.KM_STAGE_ONE_SITES
         if not second.has_solution:
             return values
-        if second.status != SolveStatus.OPTIMAL and plan.status == SolveStatus.OPTIMAL:
-            plan.reason = self.KM_NOT_PROVEN
         return self._values(n, a, e, x)
 
     def _start(self, p, n, a, e, x) -> dict[str, float]:
@@ -785,9 +808,12 @@ class ProvincePlan:
             "solver": self.solver,
             "jobs": self.jobs,
             "total": {
-                "status": SolveStatus.OPTIMAL if solved and all(c.status == SolveStatus.OPTIMAL for c in self.counties)
+                # "optimal" only when every county is proven in both stages (cost, then children-km).
+                "status": SolveStatus.OPTIMAL if solved and all(c.proven["children_km"] for c in self.counties)
                 else ("partial" if solved else SolveStatus.INFEASIBLE),
                 "counties": len(self.counties), "counties_solved": len(solved),
+                "proven": {"cost": sum(c.proven["cost"] for c in self.counties),
+                           "children_km": sum(c.proven["children_km"] for c in self.counties)},
                 "counties_without_plan": [c.county for c in self.failed],
                 "cost": sum(c.cost for c in solved),
                 "children_km": round(sum(c.children_km for c in solved), 3),

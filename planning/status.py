@@ -100,3 +100,19 @@ def status_sentence(status: str, gap: float | None = None, lang: str = "en", not
     if status == SolveStatus.TIME_LIMIT_FEASIBLE:
         text += f" ({gap_words(gap, lang)})"
     return text + (f": {note}" if note else "")
+
+
+# A two-stage plan (least cost, then least children-km at that cost): which stages are proven.
+STAGES: dict[str, dict[tuple[bool, bool], StatusWords]] = {
+    "en": {(True, True): StatusWords("optimal", "both stages proven: least cost, then least children-km at that cost"),
+           (True, False): StatusWords("cost optimal", "least cost proven; children-km not proven least"),
+           (False, False): StatusWords("not proven", "least cost not proven (nor children-km)")},
+    "zh": {(True, True): StatusWords("最优", "两阶段均已证明最优：费用最低，且在此费用下幼儿·公里最少"),
+           (True, False): StatusWords("费用最优", "费用已证明最低；幼儿·公里未证明最少"),
+           (False, False): StatusWords("未证最优", "费用未证明最低（幼儿·公里亦未证明）")},
+}
+
+
+def stages_words(cost_proven: bool, km_proven: bool, lang: str = "en") -> StatusWords:
+    """Which stages of a two-stage plan are proven; children-km counts only once the cost is proven."""
+    return STAGES[_lang(lang)][(cost_proven, cost_proven and km_proven)]

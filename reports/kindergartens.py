@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from common.files import atomic_write
-from planning.status import format_gap, status_label, status_sentence
+from planning.status import format_gap
 
 from .charts import county_map
 from .figures import number
@@ -38,13 +38,13 @@ def view_model(plan, lang: str = "zh", font=None, synthetic: bool = False) -> di
     for c in plan.counties:
         s = c.summary()
         # In the summary the gap column beside it says how far from proven; the county's page has the full words.
-        rows.append([c.county, c.name, status_label(c.status, lang), number(c.cost) if c.cost is not None else "",
+        rows.append([c.county, c.name, c.status_label(lang), number(c.cost) if c.cost is not None else "",
                      number(c.children_km, 1) if c.children_km is not None else "", s["new"], s["attached"],
                      s["expanded"], s["places_added"], f"{c.seconds:.1f}", "" if c.gap is None else format_gap(c.gap)])
     total = plan.summary()["total"]
     counties = []
     for c in plan.counties:
-        entry = {"code": c.county, "name": c.name, "status": status_sentence(c.status, c.gap, lang), "reason": c.reason,
+        entry = {"code": c.county, "name": c.name, "status": c.stage_sentence(lang), "reason": c.reason,
                  "has_plan": c.has_solution, "map": None, "table": None}
         if c.has_solution:
             entry["map"] = county_map(c, t, font)

@@ -341,6 +341,7 @@ def test_second_stage_is_the_exact_lexicographic_optimum():
         cost, km = _brute_force_lexicographic(KindergartenModel(county))
         plan = KindergartenModel(county).solve("highs", 30)
         assert plan.status == "optimal" and plan.reason == ""
+        assert plan.summary()["proven"] == {"cost": True, "children_km": True}
         assert plan.cost == cost
         assert plan.children_km == pytest.approx(km, rel=1e-4, abs=0.05)
 

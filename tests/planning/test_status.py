@@ -90,3 +90,33 @@ def test_unknown_status_or_language_is_refused():
         status_sentence("partial")
     with pytest.raises(ValueError, match="unknown language 'fr'"):
         status_sentence("optimal", lang="fr")
+
+
+@pytest.mark.parametrize("cost, km, en, zh", [
+    (True, True, "optimal", "最优"),
+    (True, False, "cost optimal", "费用最优"),
+    (False, False, "not proven", "未证最优"),
+    (False, True, "not proven", "未证最优"),  # children-km counts only once the cost is proven
+])
+def test_the_words_say_which_stage_is_proven(cost, km, en, zh):
+    from planning.status import stages_words
+
+    assert stages_words(cost, km, "en").label == en and stages_words(cost, km, "zh").label == zh
+    sentence = stages_words(cost, km, "en").sentence
+    assert ("children-km not proven" in sentence) == (cost and not km)
+
+
+def test_a_county_says_which_stage_is_proven_and_so_does_the_province():
+    from planning.kindergartens import CountyPlan, KindergartenScenario, ProvincePlan
+
+    both = CountyPlan("A", "a", SolveStatus.OPTIMAL, "highs", cost=1, children_km=1.0, gap=0.0, km_proven=True)
+    cost_only = CountyPlan("B", "b", SolveStatus.OPTIMAL, "highs", cost=1, children_km=1.0, gap=0.0)
+    neither = CountyPlan("C", "c", SolveStatus.TIME_LIMIT_FEASIBLE, "highs", cost=1, children_km=1.0, gap=0.01)
+    assert both.summary()["proven"] == {"cost": True, "children_km": True}
+    assert cost_only.summary()["proven"] == {"cost": True, "children_km": False}
+    assert neither.summary()["proven"] == {"cost": False, "children_km": False}
+    assert cost_only.status_label("zh") == "费用最优" and "children-km not proven" in cost_only.describe()
+    assert "relative gap 1.00%" in neither.describe()
+    total = ProvincePlan(KindergartenScenario(), "highs", [both, cost_only, neither], 1.0).summary()["total"]
+    assert total["proven"] == {"cost": 2, "children_km": 1} and total["status"] == "partial"
+    assert ProvincePlan(KindergartenScenario(), "highs", [both], 1.0).summary()["total"]["status"] == "optimal"

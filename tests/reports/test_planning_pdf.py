@@ -218,4 +218,4 @@ def test_kindergarten_view_model_carries_the_synthetic_flag(tmp_path):
     for synthetic in (False, True):
         html = kg_report.render_html(kg_report.view_model(plan, "en", font, synthetic))
         assert (KINDERGARTEN_NOTE["en"] in html) is synthetic
-    assert "optimal: no better allocation exists" in html
+    assert "both stages proven: least cost, then least children-km at that cost" in html
