@@ -26,11 +26,11 @@ from common.cells import (
     clean_text,
     is_blank,
     month_label,
+    optional_text,
     parse_date,
     parse_decimal,
     parse_money_fen,
     parse_month,
-    optional_text,
     parse_positive_decimal,
     plain_money_fen,
     plain_texts,
@@ -54,7 +54,7 @@ from db.models import (
 from . import audit
 from .masterdata import check_master_row, packaging_weights
 from .rules import LineLimits, eligible_on
-from .units import FEN_PER_YUAN, CANONICAL_UNITS, KG_PER_UNIT, normalise_unit, to_mg
+from .units import CANONICAL_UNITS, FEN_PER_YUAN, KG_PER_UNIT, normalise_unit, to_mg
 
 PURCHASE_FIELDS = [
     Field("date", ("日期", "采购日期")),
@@ -644,36 +644,23 @@ def import_purchases(session: Session, path: Path | str, actor: str, dry_run: bo
             reader.close()
 
 
-def _import(session: Session, reader: TableReader, actor: str, dry_run: bool, today: dt.date,
-            progress: Callable[[int, int | None], None] | None) -> ImportResult:
-    parser = _LineParser(session, today)
-    # Every line is inserted as it is checked, inside a savepoint: a dry run or a bad file rolls it back.
+def _all_or_nothing(session: Session, actor: str, batch_name: str, columns: dict[str, str], dry_run: bool,
+                    write: Callable[[_Writer], ImportResult]) -> tuple[ImportResult, ImportBatch | None]:
+    """Run `write`, which inserts lines as it checks them and raises on any problem, inside a savepoint:
+    a dry run, nothing new or any error rolls it all back. Returns the result and, when lines were
+    added, their import batch (the caller completes its record)."""
     savepoint = session.begin_nested()
     batch = None
     if not dry_run:
-        batch = ImportBatch(file_name=reader.path.name, file_sha256="", lines_added=0, imported_by=actor)
+        batch = ImportBatch(file_name=batch_name, file_sha256="", lines_added=0, imported_by=actor)
         session.add(batch)
         session.flush()
-    done = 0
-
-    def counted(rows: int) -> None:
-        nonlocal done
-        done += rows
-        if progress is not None:
-            progress(done, reader.expected_rows)
-
-    writer = _Writer(session, actor, batch.id if batch else None, reader.columns)
+    writer = _Writer(session, actor, batch.id if batch else None, columns)
     try:
-        result, problems = _write_lines(reader.chunks(CHUNK_ROWS), parser, writer, counted)
-        if reader.problems:
-            raise InputFileError(str(reader.path), reader.problems.listed, reader.problems.more)
-        if not done:
-            raise FupinError(f"{reader.path}: no purchase lines under the header: nothing to import")
-        if problems:
-            raise InputFileError(str(reader.path), problems.listed, problems.more)
+        result = write(writer)
         if dry_run or not result.lines_added:
             savepoint.rollback()
-            return result
+            return result, None
         writer.hand_to_seal(session)  # before the savepoint's commit, which already seals
         savepoint.commit()
     except BaseException:
@@ -682,12 +669,39 @@ def _import(session: Session, reader: TableReader, actor: str, dry_run: bool, to
         raise
     finally:
         writer.close()
+    batch.lines_added, result.batch_id = result.lines_added, batch.id
+    ids = writer.added_ids
+    result.ids = range(ids[0], ids[-1] + 1) if ids[-1] - ids[0] + 1 == len(ids) else ids.tolist()
+    return result, batch
+
+
+def _import(session: Session, reader: TableReader, actor: str, dry_run: bool, today: dt.date,
+            progress: Callable[[int, int | None], None] | None) -> ImportResult:
+    parser = _LineParser(session, today)
+    done = 0
+
+    def counted(rows: int) -> None:
+        nonlocal done
+        done += rows
+        if progress is not None:
+            progress(done, reader.expected_rows)
+
+    def write(writer: _Writer) -> ImportResult:
+        result, problems = _write_lines(reader.chunks(CHUNK_ROWS), parser, writer, counted)
+        if reader.problems:
+            raise InputFileError(str(reader.path), reader.problems.listed, reader.problems.more)
+        if not done:
+            raise FupinError(f"{reader.path}: no purchase lines under the header: nothing to import")
+        if problems:
+            raise InputFileError(str(reader.path), problems.listed, problems.more)
+        return result
+
+    result, batch = _all_or_nothing(session, actor, reader.path.name, reader.columns, dry_run, write)
+    if batch is None:
+        return result
     with open(reader.path, "rb") as fh:
         digest = hashlib.file_digest(fh, "sha256").hexdigest()
-    batch.file_sha256, batch.lines_added = digest, result.lines_added
-    result.batch_id = batch.id
-    consecutive = writer.added_ids[-1] - writer.added_ids[0] + 1 == len(writer.added_ids)
-    result.ids = range(writer.added_ids[0], writer.added_ids[-1] + 1) if consecutive else writer.added_ids.tolist()
+    batch.file_sha256 = digest
     audit.record(session, actor, "import", "import_batch", batch.id,
                  {"file": reader.path.name, "sha256": digest, "lines_added": result.lines_added,
                   "already_present": result.lines_present, "first_id": result.ids[0], "last_id": result.ids[-1]})
@@ -702,33 +716,18 @@ def import_lines(session: Session, lines: list[dict], actor: str, source: str, d
     columns = {name: name for name in PURCHASE_FIELD_NAMES}
     chunk = Chunk(list(range(1, len(lines) + 1)), {name: [line.get(name) for line in lines] for name in columns},
                   columns)
-    savepoint = session.begin_nested()
-    batch = None
-    if not dry_run:
-        batch = ImportBatch(file_name=source[:500], file_sha256="", lines_added=0, imported_by=actor)
-        session.add(batch)
-        session.flush()
-    writer = _Writer(session, actor, batch.id if batch else None, columns)
-    try:
+
+    def write(writer: _Writer) -> ImportResult:
         result, problems = _write_lines([chunk], _LineParser(session, today or dt.date.today()), writer)
         if problems:
             raise InputFileError(source, problems.listed, problems.more)
-        if dry_run or not result.lines_added:
-            savepoint.rollback()
-            return result
-        writer.hand_to_seal(session)
-        savepoint.commit()
-    except BaseException:
-        if savepoint.is_active:
-            savepoint.rollback()
-        raise
-    finally:
-        writer.close()
-    batch.lines_added, result.batch_id = result.lines_added, batch.id
-    result.ids = writer.added_ids.tolist()
-    audit.record(session, actor, "import", "import_batch", batch.id,
-                 {"source": source, "lines_added": result.lines_added, "already_present": result.lines_present,
-                  "first_id": result.ids[0], "last_id": result.ids[-1]})
+        return result
+
+    result, batch = _all_or_nothing(session, actor, source[:500], columns, dry_run, write)
+    if batch is not None:
+        audit.record(session, actor, "import", "import_batch", batch.id,
+                     {"source": source, "lines_added": result.lines_added, "already_present": result.lines_present,
+                      "first_id": result.ids[0], "last_id": result.ids[-1]})
     return result
 
 

@@ -216,13 +216,18 @@ def rollup(code: str, name: str, rows: list[CanteenCompliance]) -> Rollup:
     )
 
 
+def first_day(month: str) -> dt.date:
+    """The first day of `month` (YYYY-MM), or a FupinError saying how to write it."""
+    try:
+        return parse_month(month)
+    except ValueError as exc:
+        raise FupinError(f"--month: {exc}") from None
+
+
 def month_compliance(session: Session, month: str, rule: QuotaRule, institution: str | None = None,
                      today: dt.date | None = None) -> MonthCompliance:
     """Every canteen's compliance for `month` (YYYY-MM), with institution and province roll-ups."""
-    try:
-        first = parse_month(month)
-    except ValueError as exc:
-        raise FupinError(f"--month: {exc}") from None
+    first = first_day(month)
     today = today or dt.date.today()
     start, end = month_bounds(first)
     sums = _sums(session, start, end)

@@ -12,7 +12,7 @@ from typing import Callable
 
 from sqlalchemy import func, select
 
-from common.cells import clean_text, month_bounds, parse_date, parse_month
+from common.cells import clean_text, month_bounds, parse_date
 from common.errors import FupinError, InputFileError, RowProblem
 from common.tables import Row, read_table
 from db import UnitOfWork, chain
@@ -177,7 +177,7 @@ class EntryLine:
 def month_entries(uow: UnitOfWork, month: str, canteen: str | None = None, newest_first: bool = False,
                   limit: int | None = None, offset: int = 0) -> list[EntryLine]:
     """A month's ledger entries, voids included, in entry order (or newest first), a page at a time."""
-    start, end = month_bounds(parse_month_or_fail(month))
+    start, end = month_bounds(quota.first_day(month))
     q = (select(Purchase.id, Purchase.purchase_date, Canteen.code, Supplier.code, Category.code, Purchase.product,
                 Purchase.quantity, Purchase.unit, Purchase.qty_mg, Purchase.amount_fen, Purchase.ref, Purchase.line,
                 Purchase.is_pa, Purchase.reverses_id)
@@ -201,16 +201,9 @@ def voided_among(uow: UnitOfWork, ids: list[int]) -> set[int]:
 
 
 def count_entries(uow: UnitOfWork, month: str, canteen_id: int) -> int:
-    start, end = month_bounds(parse_month_or_fail(month))
+    start, end = month_bounds(quota.first_day(month))
     return uow.session.scalar(select(func.count(Purchase.id)).where(
         Purchase.canteen_id == canteen_id, Purchase.purchase_date >= start, Purchase.purchase_date < end))
-
-
-def parse_month_or_fail(month: str):
-    try:
-        return parse_month(month)
-    except ValueError as exc:
-        raise FupinError(f"--month: {exc}") from None
 
 
 MASTER_LISTS = {"institutions": (Institution, ["code", "name", "kind"]),

@@ -19,7 +19,8 @@ from procure.rules import DEFAULT_RULE
 from procure.units import kg, yuan
 
 from .context import uow
-from .finance import _label, issue_report
+from .finance import issue_report
+from .ledger import month_label_of
 
 bp = Blueprint("api", __name__, url_prefix="/api/v1")
 MAX_LINES = 10_000
@@ -70,7 +71,7 @@ def _json_body() -> dict:
 def compliance():
     access = _access()
     _forbid(access.reads_ledger, "your role does not read the ledger")
-    month = _label(request.args.get("month", ""))
+    month = month_label_of(request.args.get("month", ""))
     institution = request.args.get("institution") or None
     with uow() as unit:
         mine = {c.code for c in visible_canteens(unit.session, access)}
@@ -126,7 +127,7 @@ def add_purchases():
 def list_purchases():
     access = _access()
     _forbid(access.reads_ledger, "your role does not read the ledger")
-    month = _label(request.args.get("month", ""))
+    month = month_label_of(request.args.get("month", ""))
     code = request.args.get("canteen", "")
     with uow() as unit:
         canteen = unit.session.query(Canteen).filter(Canteen.code == code).one_or_none()
@@ -165,7 +166,7 @@ def month_state(month: str, action: str):
     if action not in ("close", "reopen"):
         abort(404)
     _forbid(access.closes_months, "only province-wide finance and admins close and reopen months")
-    label = _label(month)
+    label = month_label_of(month)
     body = request.get_json(silent=True) or {}
     try:
         with uow(write=True) as unit:

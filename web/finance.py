@@ -6,12 +6,23 @@ import datetime as dt
 import secrets
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import login_required
 from sqlalchemy import select
 
 from accounts.access import Access, visible_institutions
-from common.cells import month_label, parse_month
+from common.cells import month_label
 from common.errors import FupinError
 from db.models import Institution, MonthClose, ReportIssue
 from procure import services
@@ -21,15 +32,9 @@ from reports import services as report_services
 from .context import me, require, uow
 from .forms import EmptyForm, ReasonForm, ReportForm
 from .i18n import TEXT
+from .ledger import month_label_of
 
 bp = Blueprint("finance", __name__)
-
-
-def _label(text: str) -> str:
-    try:
-        return month_label(parse_month(text))
-    except ValueError as exc:
-        abort(400, f"month {exc}")
 
 
 @bp.route("/months")
@@ -57,7 +62,7 @@ def close(month: str):
     require(me().closes_months)
     if not EmptyForm().validate_on_submit():
         abort(400)
-    label = _label(month)
+    label = month_label_of(month)
     try:
         with uow(write=True) as unit:
             services.close_month(unit, label, me().name)
@@ -72,7 +77,7 @@ def close(month: str):
 def reopen(month: str):
     require(me().closes_months)
     form = ReasonForm()
-    label = _label(month)
+    label = month_label_of(month)
     if not form.validate_on_submit():
         flash(TEXT[g.lang]["needs_reason"], "error")
         return redirect(url_for("finance.months"))
@@ -97,7 +102,7 @@ def may_report_on(access: Access, scope: str, session) -> bool:
 
 def issue_report(access: Access, month_text: str, scope: str, fmt: str, lang: str) -> ReportIssue:
     """Issue a report into the web's own store (files named by chance, served by database id)."""
-    label = _label(month_text)
+    label = month_label_of(month_text)
     stored_as = f"{secrets.token_hex(16)}.{fmt}"
     with uow(write=True) as unit:
         if not may_report_on(access, scope, unit.session):

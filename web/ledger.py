@@ -9,7 +9,18 @@ import secrets
 import zipfile
 from pathlib import Path
 
-from flask import Blueprint, abort, current_app, flash, g, redirect, render_template, request, send_file, url_for
+from flask import (
+    Blueprint,
+    abort,
+    current_app,
+    flash,
+    g,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import login_required
 
 from accounts.access import visible_canteens, visible_institutions
@@ -30,12 +41,16 @@ bp = Blueprint("ledger", __name__)
 PAGE = 200
 
 
-def _month() -> str:
-    text = request.args.get("month") or month_label(dt.date.today())
+def month_label_of(text: str) -> str:
+    """YYYY-MM from what the page or API was given, or 400 saying how to write it."""
     try:
         return month_label(parse_month(text))
     except ValueError as exc:
         abort(400, f"month {exc}")
+
+
+def _month() -> str:
+    return month_label_of(request.args.get("month") or month_label(dt.date.today()))
 
 
 def figures(tally, short_mg, short_fen, status, lang: str) -> dict:
