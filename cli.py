@@ -56,6 +56,7 @@ class FupinGroup(MessageGroup):
                "PDF and XLSX reports for finance offices, registered with a fingerprint of their ledger rows."),
     "user": ("commands.user:user", "Accounts of the web application: managers, finance offices, planners, admins."),
     "web": ("commands.web:web", "Serve the web application (and its JSON API) on this database."),
+    "worker": ("commands.worker:worker", "Run queued planning jobs: teachers, graduates, kindergartens, one at a time."),
 })
 @click.option("--db", "url", metavar="URL", help="Database URL (default: FUPIN_DB, else sqlite:///fupin.db).")
 @click.option("--user", help="Who is acting, for the audit trail (default: FUPIN_USER, else the login name).")

@@ -229,6 +229,14 @@ class TableReader:
         self._rows.close()
 
 
+def table_file(folder: Path | str, name: str) -> Path:
+    """`folder`/`name` (e.g. counties.csv), or the workbook of the same stem (counties.xlsx) when
+    only that is there."""
+    path = Path(folder) / name
+    workbook = path.with_suffix(".xlsx")
+    return workbook if not path.exists() and workbook.exists() else path
+
+
 def read_table(path: Path | str, fields: list[Field], optional_extra: tuple[str, ...] = ()) -> list[Row]:
     """Rows of `path` keyed by field name; wrong or missing headers raise InputFileError."""
     reader = TableReader(path, fields, optional_extra)

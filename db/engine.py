@@ -18,7 +18,8 @@ if TYPE_CHECKING:
     from alembic.config import Config
 
 MIGRATIONS = Path(__file__).resolve().parent / "migrations"
-_WRITE = "fupin_write"
+_WRITE = "fupin_write"  # SQLite: BEGIN IMMEDIATE
+_TURN = "fupin_turn"  # PostgreSQL: the writers' advisory lock
 
 
 def make_engine(url: str) -> Engine:
@@ -45,7 +46,7 @@ WRITER_LOCK = 0x66757069  # "fupi": the advisory lock every fupin write transact
 def _configure_postgresql(engine: Engine) -> None:
     @event.listens_for(engine, "begin")
     def _on_begin(conn):
-        if conn.get_execution_options().get(_WRITE):
+        if conn.get_execution_options().get(_TURN):
             conn.exec_driver_sql(f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
 
 
@@ -71,7 +72,7 @@ def _configure_sqlite(engine: Engine) -> None:
 # The newest migration in procure/migrations (a test checks it against Alembic's own reading).
 # Known here so that an up-to-date database is recognised without importing Alembic, which was
 # a tenth of a second of every command's start-up.
-SCHEMA_HEAD = "0004"
+SCHEMA_HEAD = "0005"
 
 
 def alembic_config(engine: Engine) -> Config:
@@ -153,10 +154,16 @@ def _seal(session: Session) -> None:
 
 
 class UnitOfWork:
-    """A session that rolls back unless `commit()` is called inside the block."""
+    """A session that rolls back unless `commit()` is called inside the block.
 
-    def __init__(self, engine: Engine, write: bool = False):
-        bind = engine.execution_options(**{_WRITE: True}) if write else engine
+    `write`: the ledger's writers, who take turns and seal the hash chain. `queue`: a short write to
+    tables outside the chain (the planners' jobs); it waits for SQLite's one writer but on
+    PostgreSQL only for the rows it locks, so a long import never holds up a job's progress.
+    """
+
+    def __init__(self, engine: Engine, write: bool = False, queue: bool = False):
+        bind = (engine.execution_options(**{_WRITE: True, _TURN: True}) if write
+                else engine.execution_options(**{_WRITE: True}) if queue else engine)
         self._factory = sessionmaker(bind=bind, expire_on_commit=False)
         # Whatever a writer's commit wrote to the chained tables is sealed into the hash chain first.
         # Only writers seal: they take turns, so no two seals can see the same new rows.
@@ -180,6 +187,6 @@ class UnitOfWork:
 
 
 @contextmanager
-def unit_of_work(engine: Engine, write: bool = False) -> Iterator[UnitOfWork]:
-    with UnitOfWork(engine, write=write) as uow:
+def unit_of_work(engine: Engine, write: bool = False, queue: bool = False) -> Iterator[UnitOfWork]:
+    with UnitOfWork(engine, write=write, queue=queue) as uow:
         yield uow

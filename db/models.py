@@ -291,3 +291,70 @@ class Upload(Base):
     size: Mapped[int] = mapped_column(Integer)
     uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
     imported_batch_id: Mapped[int | None] = mapped_column(ForeignKey("import_batches.id"))
+
+
+class JobState(StrEnum):
+    QUEUED = "queued"
+    RUNNING = "running"
+    FINISHED = "finished"
+    FAILED = "failed"
+    CANCELLED = "cancelled"
+
+
+class PlanDataSet(Base):
+    """One version of a planners' data set: the files `fupin plan` reads, checked, stored once, never changed."""
+
+    __tablename__ = "plan_datasets"
+    __table_args__ = (UniqueConstraint("name", "version"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))  # "allocation" (teachers, graduates) or "kindergartens"
+    stored_as: Mapped[str] = mapped_column(String(64), unique=True)  # folder under the instance's datasets/
+    files: Mapped[str] = mapped_column(Text)  # JSON list of the file names kept
+    sha256: Mapped[str] = mapped_column(String(64))  # over the files' names and bytes, sorted by name
+    description: Mapped[str] = mapped_column(Text, default="")  # e.g. "19 counties, 162 townships"
+    counties: Mapped[str] = mapped_column(Text, default="[]")  # JSON [[code, name], ...] as read
+    uploaded_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    uploaded_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PlanScenario(Base):
+    """A scenario as the CLI's YAML holds it; saving from the form makes a new row, never a change."""
+
+    __tablename__ = "plan_scenarios"
+    id: Mapped[int] = mapped_column(primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # "allocation" or "kindergartens"
+    name: Mapped[str] = mapped_column(String(200))
+    yaml_text: Mapped[str] = mapped_column(Text)
+    based_on: Mapped[int | None] = mapped_column(ForeignKey("plan_scenarios.id"))
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+
+
+class PlanJob(Base):
+    """A run of one model as a background job, and once finished the run folder it registered."""
+
+    __tablename__ = "plan_jobs"
+    __table_args__ = (Index("ix_plan_jobs_state", "state", "id"),)
+    id: Mapped[int] = mapped_column(primary_key=True)
+    model: Mapped[str] = mapped_column(String(16))  # teachers, graduates, kindergartens
+    dataset_id: Mapped[int] = mapped_column(ForeignKey("plan_datasets.id"))
+    scenario_id: Mapped[int | None] = mapped_column(ForeignKey("plan_scenarios.id"))
+    counties: Mapped[str] = mapped_column(Text, default="[]")  # JSON list of county codes; [] = every county
+    solver: Mapped[str] = mapped_column(String(16))
+    time_limit: Mapped[float] = mapped_column()
+    lang: Mapped[str] = mapped_column(String(8))
+    state: Mapped[str] = mapped_column(String(16), default=JobState.QUEUED)
+    cancel_requested: Mapped[bool] = mapped_column(Boolean, default=False)
+    done: Mapped[int] = mapped_column(Integer, default=0)  # counties solved so far (kindergartens)
+    total: Mapped[int] = mapped_column(Integer, default=0)
+    reason: Mapped[str] = mapped_column(Text, default="")  # why it failed, in words
+    messages: Mapped[str] = mapped_column(Text, default="[]")  # JSON: the lines the CLI would print
+    stored_as: Mapped[str] = mapped_column(String(64), unique=True)  # run folder under the instance's runs/
+    worker: Mapped[str | None] = mapped_column(String(200))
+    created_by: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime(timezone=True), default=utcnow)
+    started_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    heartbeat_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))
+    finished_at: Mapped[dt.datetime | None] = mapped_column(DateTime(timezone=True))

@@ -14,7 +14,7 @@ import yaml
 
 from common.errors import FupinError, InputFileError
 from common.cells import choice, clean_text, parse_count, required_text
-from common.tables import Field, parse_rows, read_table
+from common.tables import Field, parse_rows, read_table, table_file
 
 if TYPE_CHECKING:
     import pandas as pd
@@ -119,17 +119,19 @@ def read_applicants(path: Path | str) -> pd.DataFrame:
         "applicants": parse_count})
 
 
+READERS = {"counties": read_counties, "teacher_needs": read_teacher_needs,
+           "graduate_needs": read_graduate_needs, "applicants": read_applicants}
+
+
 def read_data_dir(data_dir: Path | str, names: tuple[str, ...]) -> dict[str, pd.DataFrame]:
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise FupinError(f"{data_dir}: no such folder; --data must be the folder holding "
                          + ", ".join(FILES[n] for n in names))
-    missing = [FILES[n] for n in names if not (data_dir / FILES[n]).exists()]
+    missing = [FILES[n] for n in names if not table_file(data_dir, FILES[n]).exists()]
     if missing:
-        raise FupinError(f"{data_dir}: missing file(s): {', '.join(missing)}")
-    readers = {"counties": read_counties, "teacher_needs": read_teacher_needs,
-               "graduate_needs": read_graduate_needs, "applicants": read_applicants}
-    return {n: readers[n](data_dir / FILES[n]) for n in names}
+        raise FupinError(f"{data_dir}: missing file(s): {', '.join(missing)} (or the .xlsx of the same name)")
+    return {n: READERS[n](table_file(data_dir, FILES[n])) for n in names}
 
 
 @dataclass(frozen=True)
@@ -158,17 +160,20 @@ class Scenario:
         except (OSError, UnicodeDecodeError) as exc:
             raise FupinError(f"{path}: cannot read the scenario file: {exc}") from None
         try:
+            return cls.from_yaml_text(text)
+        except FupinError as exc:
+            raise FupinError(f"{path}: {exc}") from None
+
+    @classmethod
+    def from_yaml_text(cls, text: str) -> "Scenario":
+        """The scenario a YAML text describes (empty: the defaults); bad YAML named by line and column."""
+        try:
             doc = yaml.safe_load(text)
         except yaml.YAMLError as exc:
             mark = getattr(exc, "problem_mark", None)
             where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-            raise FupinError(f"{path}: not valid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
-        if doc is None:
-            doc = {}
-        try:
-            return cls.from_dict(doc)
-        except FupinError as exc:
-            raise FupinError(f"{path}: {exc}") from None
+            raise FupinError(f"not valid YAML{where}: {getattr(exc, 'problem', None) or exc}") from None
+        return cls.from_dict({} if doc is None else doc)
 
     @classmethod
     def from_dict(cls, doc: object) -> "Scenario":

@@ -21,7 +21,7 @@ import pulp
 
 from common.cells import parse_bool, parse_count, parse_decimal, required_text
 from common.errors import FupinError, InputFileError, RowProblem
-from common.tables import Field, parse_rows, read_table
+from common.tables import Field, parse_rows, read_table, table_file
 
 from .columns import ColumnOutcome, cost_step, round_up, solve_by_columns
 from .columns import Plan as ColumnPlan
@@ -82,6 +82,7 @@ class KindergartenScenario:
 
     # The YAML reading (file errors, YAML errors with line and column) is the planning Scenario's.
     from_yaml = classmethod(Scenario.from_yaml.__func__)
+    from_yaml_text = classmethod(Scenario.from_yaml_text.__func__)
 
     @classmethod
     def from_dict(cls, doc: object) -> "KindergartenScenario":
@@ -171,7 +172,7 @@ def _read_rows(path: Path, fields: list[Field], parsers: dict, optional_extra: t
 def read_province(data_dir: str | Path) -> list[KindergartenCounty]:
     """Read and check townships.csv and villages.csv; every problem is listed, with file, row and column."""
     data_dir = _data_folder(data_dir)
-    tpath, vpath = data_dir / "townships.csv", data_dir / "villages.csv"
+    tpath, vpath = table_file(data_dir, "townships.csv"), table_file(data_dir, "villages.csv")
     trows = _read_rows(tpath, TOWNSHIP_FIELDS, {"code": required_text, "county": required_text, "name": required_text,
                                                 "population": parse_count, "seat": required_text})
     vrows = _read_rows(vpath, VILLAGE_FIELDS, {
@@ -193,15 +194,15 @@ def _data_folder(data_dir: str | Path) -> Path:
     data_dir = Path(data_dir)
     if not data_dir.is_dir():
         raise FupinError(f"{data_dir}: no such folder; --data must be the folder holding townships.csv and villages.csv")
-    missing = [f for f in FILES if not (data_dir / f).exists()]
+    missing = [f for f in FILES if not table_file(data_dir, f).exists()]
     if missing:
-        raise FupinError(f"{data_dir}: missing file(s): {', '.join(missing)}")
+        raise FupinError(f"{data_dir}: missing file(s): {', '.join(missing)} (or the .xlsx of the same name)")
     return data_dir
 
 
 def _county_names(data_dir: Path) -> dict[str, str]:
     """County code -> name from the optional counties.csv (empty without it)."""
-    cpath = data_dir / "counties.csv"
+    cpath = table_file(data_dir, "counties.csv")
     if not cpath.exists():
         return {}
     rows = _read_rows(cpath, COUNTY_FIELDS, {"code": required_text, "name": required_text},

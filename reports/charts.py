@@ -140,35 +140,45 @@ def _two_lines(name: str, inches: float = 1.6) -> str:
 
 def bar_chart(categories: list[str], series: list[tuple[str, list[int]]], title: str, font: CjkFont) -> Markup:
     """Horizontal grouped bars, one group per category, as inline SVG in the document's font."""
-    n, k = len(categories), max(len(series), 1)
     with matplotlib.rc_context(_rc(font)):
-        fig = Figure(figsize=(7.0, max(2.5, 0.6 + 0.26 * n * (1 + 0.35 * (k - 1)))))
-        ax = fig.add_subplot()
-        height = 0.8 / k
-        ys = list(range(n))
-        colours = ["#9aa5b1", "#1f6fb4", "#e07b39"]
-        for i, (label, values) in enumerate(series):
-            bars = ax.barh([y - 0.4 + height * (i + 0.5) for y in ys], values, height=height, label=label,
-                           color=colours[i % len(colours)])
-            ax.bar_label(bars, labels=[grouped(v) for v in values], fontsize=6, padding=1.5)
-        ax.set_yticks(ys, [_two_lines(c) for c in categories], fontsize=7)
-        # County names are data: a '$' must print, not start matplotlib's math mode.
-        for text in ax.get_yticklabels():
-            text.set_parse_math(False)
-        ax.invert_yaxis()
-        ax.tick_params(axis="x", labelsize=7)
-        ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
-        ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
-        ax.set_title(title, fontsize=9)
-        ax.grid(axis="x", alpha=0.3)
-        # Room at the right of the longest bar for its label (the plot is about 4 inches wide).
-        label = max((_label_inches(grouped(v), 6) for _, values in series for v in values), default=0)
-        ax.set_xlim(0, max([v for _, values in series for v in values] + [1]) * (1 + (label + 0.1) / 3.5))
-        ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
-        fig.tight_layout()
-        svg = _svg(fig, font)
+        svg = _svg(_bar_figure(categories, series, title), font)
     # Inline, not <img> (see reports.issue); matplotlib has XML-escaped every label.
     return Markup(svg[svg.index("<svg"):])
+
+
+def bar_chart_png(categories: list[str], series: list[tuple[str, list[int]]], title: str, font: CjkFont) -> bytes:
+    """The same bars as a PNG picture (for web pages, whose policy allows no inline styles)."""
+    with matplotlib.rc_context(_rc(font)):
+        return _png(_bar_figure(categories, series, title), dpi=110)
+
+
+def _bar_figure(categories: list[str], series: list[tuple[str, list[int]]], title: str) -> Figure:
+    n, k = len(categories), max(len(series), 1)
+    fig = Figure(figsize=(7.0, max(2.5, 0.6 + 0.26 * n * (1 + 0.35 * (k - 1)))))
+    ax = fig.add_subplot()
+    height = 0.8 / k
+    ys = list(range(n))
+    colours = ["#9aa5b1", "#1f6fb4", "#e07b39"]
+    for i, (label, values) in enumerate(series):
+        bars = ax.barh([y - 0.4 + height * (i + 0.5) for y in ys], values, height=height, label=label,
+                       color=colours[i % len(colours)])
+        ax.bar_label(bars, labels=[grouped(v) for v in values], fontsize=6, padding=1.5)
+    ax.set_yticks(ys, [_two_lines(c) for c in categories], fontsize=7)
+    # County names are data: a '$' must print, not start matplotlib's math mode.
+    for text in ax.get_yticklabels():
+        text.set_parse_math(False)
+    ax.invert_yaxis()
+    ax.tick_params(axis="x", labelsize=7)
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=4, integer=True))
+    ax.xaxis.set_major_formatter(FuncFormatter(lambda v, _: f"{v:,.0f}"))
+    ax.set_title(title, fontsize=9)
+    ax.grid(axis="x", alpha=0.3)
+    # Room at the right of the longest bar for its label (the plot is about 4 inches wide).
+    label = max((_label_inches(grouped(v), 6) for _, values in series for v in values), default=0)
+    ax.set_xlim(0, max([v for _, values in series for v in values] + [1]) * (1 + (label + 0.1) / 3.5))
+    ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1.0), frameon=False)
+    fig.tight_layout()
+    return fig
 
 
 MARKERS = {"existing": ("s", "#7f8c8d"), "expand": ("D", "#2980b9"), "attached": ("^", "#27ae60"), "new": ("*", "#c0392b")}

@@ -6,6 +6,8 @@ summary.json); this module only words, formats and lays them out.
 
 from __future__ import annotations
 
+import csv
+import io
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -13,9 +15,11 @@ from markupsafe import Markup
 
 from common.errors import FupinError
 from common.files import atomic_write, require_folder
+from planning.compare import KIND, load_run
+from planning.runs import GRADUATE_COLUMNS, TEACHER_COLUMNS
 from planning.status import STATUS_VALUES, SolveStatus, status_sentence
 
-from .charts import bar_chart
+from .charts import bar_chart, bar_chart_png
 from .figures import number
 from .i18n import LANGS
 from .render import CjkFont, Renderer, Table, find_cjk_font, jinja_env
@@ -160,17 +164,49 @@ def _scenario_meta(kind: str, scenario: dict, t: dict[str, str]) -> list[tuple[s
     return rows
 
 
-def build_plan_report(view: dict, lang: str = "zh", synthetic: bool = False, font: CjkFont | None = None) -> PlanReport:
-    """The report of one run from `plan.view_model()` (plus 'gap' when the caller has it)."""
+def build_plan_report(view: dict, lang: str = "zh", synthetic: bool = False, font: CjkFont | None = None,
+                      chart: bool = True) -> PlanReport:
+    """The report of one run from `plan.view_model()` (plus 'gap' when the caller has it); a web
+    page asks for it without the chart, which it shows as a picture of its own (`need_chart_png`)."""
     t = _labels(lang)
     kind = view["kind"]
     if kind not in NEED_GOT:
         raise FupinError(f"no planning report for runs of kind '{kind}'")
-    font = font or find_cjk_font()
     return PlanReport(
         lang=lang, title=t[f"title_{kind}"], meta=_run_meta(view, kind, t), notes=[t["synthetic"]] if synthetic else [],
         tables=[_county_table(kind, view["counties"], t)], appendix=_detail_table(kind, view["rows"], t),
-        chart_heading=t["chart"], chart=_need_chart(kind, view["counties"], t, font))
+        chart_heading=t["chart"], chart=_need_chart(kind, view["counties"], t, font or find_cjk_font()) if chart
+        else Markup(""))
+
+
+def view_of_run(run_dir: str | Path) -> dict:
+    """The view model of a teacher or graduate run, read back from its allocation.csv and summary.json
+    (what `plan.view_model()` gave when the run was made)."""
+    run = load_run(run_dir)
+    kind = KIND[run["model"]]
+    summary = run["summary"]
+    text = (Path(run_dir) / "allocation.csv").read_text(encoding="utf-8")
+    columns = TEACHER_COLUMNS if kind == "teachers" else GRADUATE_COLUMNS
+    texts = {"county", "stage", "programme"}
+    rows = [{c: (r[c] if c in texts else int(r[c])) for c in columns} for r in csv.DictReader(io.StringIO(text))]
+    view = {"kind": kind, "scenario": summary["scenario"], "status": summary["status"],
+            "status_text": summary["status_text"], "solver": summary["solver"], "objective": summary["objective"],
+            "objective_name": summary["objective_name"], "totals": summary["totals"], "gap": summary.get("gap"),
+            "marginal_method": summary["marginal_values"]["method"],
+            "counties": [{"code": c, **v} for c, v in summary["counties"].items()], "rows": rows}
+    if kind == "teachers":
+        view["largest_unmet_percent"] = summary["second_stage"]["largest_unmet_percent"]
+    return view
+
+
+def need_chart_png(view: dict, lang: str = "zh") -> bytes:
+    """The run's chart of need against allocation, county by county, as a PNG picture."""
+    kind, t = view["kind"], _labels(lang)
+    need, got = NEED_GOT[kind]
+    counties = view["counties"]
+    return bar_chart_png([c["name"] or c["code"] for c in counties],
+                         [(t[f"need_{kind}"], [c[need] for c in counties]),
+                          (t[f"got_{kind}"], [c[got] for c in counties])], t[f"chart_{kind}"], find_cjk_font())
 
 
 def _run_meta(view: dict, kind: str, t: dict[str, str]) -> list[tuple[str, str]]:

@@ -17,6 +17,7 @@ from flask_wtf.csrf import CSRFProtect
 
 import db
 from accounts.services import SETTINGS, WebSettings
+from planners.settings import instance_folder
 
 from .context import language, load_user
 from .errors import register_errors
@@ -38,7 +39,7 @@ def _secret_key(instance: Path) -> str:
 
 def create_app(db_url: str | None = None, instance_path: str | Path | None = None,
                settings: WebSettings = SETTINGS, testing: bool = False) -> Flask:
-    instance = Path(instance_path or os.environ.get("FUPIN_WEB_INSTANCE") or Path.cwd() / "fupin-web").absolute()
+    instance = instance_folder(instance_path)
     app = Flask(__name__, instance_path=str(instance))
     app.config.update(
         SECRET_KEY=_secret_key(instance),
@@ -52,7 +53,8 @@ def create_app(db_url: str | None = None, instance_path: str | Path | None = Non
         FUPIN_SETTINGS=settings,
     )
     (instance / "uploads").mkdir(parents=True, exist_ok=True)
-    (instance / "reports").mkdir(parents=True, exist_ok=True)
+    for folder in ("reports", "datasets", "runs"):
+        (instance / folder).mkdir(parents=True, exist_ok=True)
     engine = db.make_engine(db.database_url(db_url))
     db.ensure_schema(engine)
     app.extensions["fupin_engine"] = engine
@@ -63,9 +65,9 @@ def create_app(db_url: str | None = None, instance_path: str | Path | None = Non
     login.user_loader(load_user)
     login.session_protection = None  # our own server-side sessions end on logout, password change, idle
 
-    from . import admin, api, auth, finance, ledger
+    from . import admin, api, auth, finance, ledger, plans
 
-    for blueprint in (auth.bp, ledger.bp, finance.bp, admin.bp, api.bp):
+    for blueprint in (auth.bp, ledger.bp, finance.bp, admin.bp, api.bp, plans.bp):
         app.register_blueprint(blueprint)
     app.extensions["csrf"].exempt(api.bp)  # token-authenticated JSON; forms keep their CSRF check
     register_errors(app)

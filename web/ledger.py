@@ -64,8 +64,8 @@ def figures(tally, short_mg, short_fen, status, lang: str) -> dict:
 def home():
     access = me()
     month = _month()
-    if not access.reads_ledger:
-        return render_template("home.html", month=month, canteens=[], institutions=[], province=None)
+    if not access.reads_ledger:  # planners
+        return redirect(url_for("plans.home"))
     with uow() as unit:
         result = services.month_compliance(unit, month, DEFAULT_RULE, today=dt.date.today())
         mine = {c.code for c in visible_canteens(unit.session, access)}

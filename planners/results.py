@@ -1,0 +1,58 @@
+"""A finished kindergarten run read back from its folder, for pages: the per-county status in
+words, figures, and each county's actions and assignments. (Teacher and graduate runs are read
+back by reports.planning.view_of_run, the view model of their PDF.)"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from pathlib import Path
+
+from common.errors import FupinError
+from planning.status import gap_words, stages_words, status_label, status_sentence
+
+RUN_FILES = {"teachers": ("allocation.csv", "summary.json", "report.pdf"),
+             "graduates": ("allocation.csv", "summary.json", "report.pdf"),
+             "kindergartens": ("sites.csv", "assignments.csv", "summary.json", "report.pdf")}
+ACTIONS = ("new", "attached", "expand")
+
+
+def read_summary(folder: Path) -> dict:
+    try:
+        return json.loads((folder / "summary.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise FupinError(f"the run's summary.json cannot be read ({exc}); the run folder is damaged") from None
+
+
+def county_words(county: dict, lang: str) -> str:
+    """A county's status: which stages are proven, and the gap of an unproven cost."""
+    proven = county.get("proven") or {}
+    if county.get("cost") is None:
+        return status_sentence(county["status"], county.get("mip_gap"), lang)
+    words = stages_words(bool(proven.get("cost")), bool(proven.get("children_km")), lang).sentence
+    return words if proven.get("cost") else f"{words} ({gap_words(county.get('mip_gap'), lang)})"
+
+
+def kindergarten_view(folder: Path, lang: str) -> dict:
+    """The province's totals and one row per county (planned or not), in words and figures."""
+    summary = read_summary(folder)
+    counties = []
+    for code, c in summary["counties"].items():
+        counties.append({"code": code, **c, "words": county_words(c, lang),
+                         "proven_both": bool((c.get("proven") or {}).get("children_km"))})
+    return {"summary": summary, "total": summary["total"], "scenario": summary["scenario"], "counties": counties,
+            "status_words": status_label(summary["total"]["status"], lang)}
+
+
+def county_rows(folder: Path, code: str) -> tuple[list[dict], list[dict]]:
+    """The county's sites (every action, existing ones too) and its assignments, as written."""
+    return _rows(folder / "sites.csv", code), _rows(folder / "assignments.csv", code)
+
+
+def _rows(path: Path, code: str) -> list[dict]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise FupinError(f"the run's {path.name} cannot be read ({exc.strerror})") from None
+    return [r for r in csv.DictReader(io.StringIO(text)) if r["county"] == code]
