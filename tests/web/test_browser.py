@@ -146,3 +146,56 @@ def test_a_managers_and_a_finance_officers_day(server, browser, engine, tmp_path
             break
         time.sleep(0.1)
     assert pdfs and pdfs[0].read_bytes()[:5] == b"%PDF-"
+
+
+def test_a_planners_run_from_upload_to_map_and_pdf(server, browser, app, engine):
+    """Upload the sample kindergarten data, run two counties as a job (a worker runs beside the
+    server), wait for it, open a county's map, download report.pdf."""
+    from selenium.webdriver.common.by import By
+    from selenium.webdriver.support.ui import Select
+
+    from commands.worker import writers
+    from planners.worker import serve
+
+    stop = threading.Event()
+    worker = threading.Thread(target=serve, args=(engine, Path(app.instance_path), writers()),
+                              kwargs={"should_stop": stop.is_set, "say": lambda _: None}, daemon=True)
+    worker.start()
+    try:
+        _sign_in(browser, server, "planner")
+        assert browser.current_url.endswith("/plans/")
+        sample = Path(__file__).resolve().parents[2] / "data" / "kindergartens"
+        browser.find_element(By.ID, "dataset-name").send_keys("全省样例")
+        browser.find_element(By.ID, "dataset-files").send_keys(
+            "\n".join(str(sample / n) for n in ("townships.csv", "villages.csv", "counties.csv")))
+        browser.find_element(By.ID, "dataset-upload").click()
+        assert "全省样例" in browser.find_element(By.ID, "dataset-list").text
+        Select(browser.find_element(By.ID, "model")).select_by_value("kindergartens")
+        browser.find_element(By.CSS_SELECTOR, "#run-form details summary").click()
+        for code in ("BT", "WZS"):
+            browser.find_element(By.CSS_SELECTOR, f"input[name=county][value={code}]").click()
+        time_limit = browser.find_element(By.ID, "time_limit")
+        time_limit.clear()
+        time_limit.send_keys("5")
+        browser.find_element(By.ID, "start").click()
+        assert browser.find_elements(By.ID, "job"), browser.find_element(By.TAG_NAME, "body").text
+        for _ in range(240):  # the page reloads itself every 3 s while the job is queued or running
+            if browser.find_element(By.ID, "state").text == "已完成":
+                break
+            time.sleep(0.5)
+        assert browser.find_element(By.ID, "state").text == "已完成", browser.find_element(By.TAG_NAME, "body").text
+        assert "BT" in browser.find_element(By.ID, "county-table").text
+        browser.find_elements(By.CLASS_NAME, "county-link")[0].click()
+        svg = browser.find_element(By.CSS_SELECTOR, "#map svg")
+        assert svg.size["width"] > 300 and browser.find_elements(By.CSS_SELECTOR, "#map svg .village")
+        browser.back()
+        browser.find_element(By.ID, "file-report-pdf").click()
+        for _ in range(100):
+            pdfs = list(Path(browser.downloads).glob("*.pdf"))
+            if pdfs and not list(Path(browser.downloads).glob("*.crdownload")):
+                break
+            time.sleep(0.1)
+        assert pdfs and pdfs[0].read_bytes()[:5] == b"%PDF-"
+    finally:
+        stop.set()
+        worker.join(timeout=30)
