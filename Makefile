@@ -76,7 +76,10 @@ web: install
 			echo "$$pw" | $(FUPIN) user password $$name --password-stdin >/dev/null || exit 1; fi; \
 		printf "  %-8s %-8s %-24s password %s\n" $$name $$role "$$(echo $$scope | tr = ' ')" "$$pw"; \
 	done
-	$(FUPIN) web --port 8000 --instance out/web
+	@echo "a planning worker runs beside the server (it stops with it)"
+	@$(FUPIN) worker --instance out/web & worker=$$!; \
+		trap 'kill $$worker 2>/dev/null; wait $$worker 2>/dev/null' EXIT INT TERM; \
+		$(FUPIN) web --port 8000 --instance out/web
 
 clean:
 	rm -rf out .pytest_cache .hypothesis

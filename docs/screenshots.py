@@ -1,7 +1,10 @@
 """Pictures of the web application's main pages for docs/, taken in Debian's headless Chromium.
 
 Start the demo first (`make web` prints the demo accounts), then:
-    .venv/bin/python docs/screenshots.py --manager li PASSWORD --finance sheng PASSWORD
+    .venv/bin/python docs/screenshots.py --manager li PASSWORD --finance sheng PASSWORD --planner guihua PASSWORD
+
+The planner's pictures upload the sample kindergarten data and run three counties (the worker
+that `make web` starts runs them).
 """
 
 from __future__ import annotations
@@ -45,6 +48,7 @@ def main() -> None:
     ap.add_argument("--base", default="http://127.0.0.1:8000")
     ap.add_argument("--manager", nargs=2, metavar=("NAME", "PASSWORD"), required=True)
     ap.add_argument("--finance", nargs=2, metavar=("NAME", "PASSWORD"), required=True)
+    ap.add_argument("--planner", nargs=2, metavar=("NAME", "PASSWORD"))
     ap.add_argument("--month", default="2025-03")
     args = ap.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
@@ -72,9 +76,41 @@ def main() -> None:
             driver.save_screenshot(str(DOCS / "web-home-finance.png"))
             driver.get(args.base + "/reports")
             driver.save_screenshot(str(DOCS / "web-reports.png"))
+            if args.planner:
+                driver.find_element(By.CSS_SELECTOR, "form.inline button.link").click()
+                driver.find_element(By.ID, "sign-in")
+                sign_in(driver, args.base, *args.planner)
+                planner_pictures(driver, args.base)
         finally:
             driver.quit()
     print("written: " + ", ".join(sorted(p.name for p in DOCS.glob("web-*.png"))))
+
+
+def planner_pictures(driver, base: str) -> None:
+    import time
+
+    from selenium.webdriver.support.ui import Select
+
+    sample = DOCS.parent / "data" / "kindergartens"
+    driver.get(base + "/plans/")
+    driver.find_element(By.ID, "dataset-name").send_keys("全省样例")
+    driver.find_element(By.ID, "dataset-files").send_keys(
+        "\n".join(str(sample / n) for n in ("townships.csv", "villages.csv", "counties.csv")))
+    driver.find_element(By.ID, "dataset-upload").click()
+    Select(driver.find_element(By.ID, "model")).select_by_value("kindergartens")
+    driver.find_element(By.CSS_SELECTOR, "#run-form details summary").click()
+    for code in ("BT", "WZS", "QZ"):
+        driver.find_element(By.CSS_SELECTOR, f"input[name=county][value={code}]").click()
+    driver.save_screenshot(str(DOCS / "web-plans.png"))
+    driver.find_element(By.ID, "start").click()
+    for _ in range(600):
+        if driver.find_element(By.ID, "state").get_attribute("class").split()[-1] not in ("queued", "running"):
+            break
+        time.sleep(0.5)
+    driver.save_screenshot(str(DOCS / "web-plan-run.png"))
+    driver.find_elements(By.CLASS_NAME, "county-link")[0].click()
+    driver.find_element(By.CSS_SELECTOR, "#map svg")
+    driver.save_screenshot(str(DOCS / "web-plan-map.png"))
 
 
 if __name__ == "__main__":

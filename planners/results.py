@@ -42,7 +42,23 @@ def kindergarten_view(folder: Path, lang: str) -> dict:
         counties.append({"code": code, **c, "words": county_words(c, lang),
                          "proven_both": bool((c.get("proven") or {}).get("children_km"))})
     return {"summary": summary, "total": summary["total"], "scenario": summary["scenario"], "counties": counties,
-            "status_words": status_label(summary["total"]["status"], lang)}
+            "status_words": province_words(summary["total"], lang)}
+
+
+PROVINCE_WORDS = {
+    "zh": {"optimal": "全部 {n} 个县的两个阶段（先费用最低，再儿童·公里最少）均已证明最优",
+           "partial": "{proven} / {n} 个县两个阶段均已证明最优；其余为时间上限内找到的最好方案（见各县状态）"},
+    "en": {"optimal": "all {n} counties proven optimal in both stages (least cost, then least children-km)",
+           "partial": "{proven} of {n} counties proven optimal in both stages; the others are the best found "
+                      "within the time limit (see each county's status)"},
+}
+
+
+def province_words(total: dict, lang: str) -> str:
+    words = PROVINCE_WORDS.get(lang, PROVINCE_WORDS["en"]).get(total["status"])
+    if words is None:
+        return status_label(total["status"], lang)
+    return words.format(n=total["counties"], proven=total["proven"]["children_km"])
 
 
 def county_rows(folder: Path, code: str) -> tuple[list[dict], list[dict]]:

@@ -8,9 +8,10 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
-PROJECT = {"cli", "commands", "web", "reports", "accounts", "procure", "planning", "db", "common"}
+PROJECT = {"cli", "commands", "web", "reports", "planners", "accounts", "procure", "planning", "db", "common"}
 ALLOWED = {
     "reports": {"reports", "procure", "planning", "db", "common"},
+    "planners": {"planners", "accounts", "planning", "db", "common"},
     "accounts": {"accounts", "procure", "db", "common"},
     "procure": {"procure", "db", "common"},
     "planning": {"planning", "common"},
