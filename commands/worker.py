@@ -47,10 +47,13 @@ def worker(app: App, instance, once):
         stopping.append(True)
         click.echo("fupin worker: stopping after the current job (Ctrl-C again to stop now)", err=True)
 
-    signal.signal(signal.SIGTERM, stop)
-    signal.signal(signal.SIGINT, stop)
+    before = {sig: signal.signal(sig, stop) for sig in (signal.SIGTERM, signal.SIGINT)}
     root = instance_folder(instance)
     click.echo(f"fupin worker: database {app.url}, folder {root}" + ("" if once else "; Ctrl-C stops it"), err=True)
-    ran = serve(app.engine(), root, writers(), once=once, should_stop=lambda: bool(stopping),
-                say=lambda line: click.echo(line, err=True))
+    try:
+        ran = serve(app.engine(), root, writers(), once=once, should_stop=lambda: bool(stopping),
+                    say=lambda line: click.echo(line, err=True))
+    finally:
+        for sig, handler in before.items():
+            signal.signal(sig, handler)
     click.echo(f"fupin worker: {ran} job(s) run", err=True)

@@ -170,15 +170,22 @@ def end(uow: UnitOfWork, job_id: int, worker: str, state: JobState, reason: str 
     return bool(ended)
 
 
+def _stale(now: dt.datetime | None, settings: PlannerSettings):
+    cutoff = (now or utcnow()) - dt.timedelta(seconds=settings.stale_seconds)
+    return select(PlanJob).where(PlanJob.state == JobState.RUNNING, PlanJob.heartbeat_at < cutoff)
+
+
+def any_stale(uow: UnitOfWork, settings: PlannerSettings = SETTINGS) -> bool:
+    """Whether a running job has lost its worker (a read: pages ask before they write)."""
+    return uow.session.scalars(_stale(None, settings).limit(1)).first() is not None
+
+
 def reap(uow: UnitOfWork, root: Path | None, settings: PlannerSettings = SETTINGS,
          now: dt.datetime | None = None) -> list[int]:
     """Mark failed every running job whose worker has not been heard of for `stale_seconds`, and
     remove what of its run folder exists; commits. The ids of the jobs given up."""
     now = now or utcnow()
-    cutoff = now - dt.timedelta(seconds=settings.stale_seconds)
-    stale = list(uow.session.scalars(select(PlanJob).where(PlanJob.state == JobState.RUNNING,
-                                                           PlanJob.heartbeat_at < cutoff)
-                                     .with_for_update(skip_locked=True)))
+    stale = list(uow.session.scalars(_stale(now, settings).with_for_update(skip_locked=True)))
     for job in stale:
         last = _as_utc(job.heartbeat_at)
         job.state, job.finished_at = JobState.FAILED, now

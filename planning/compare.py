@@ -12,25 +12,34 @@ from common.tables import csv_text
 from common.terminal import format_table
 
 FIGURES = {"special_post_teachers": ("shortage", "allocated", "unmet"),
-           "targeted_students": ("vacancies", "intake", "unmet", "surplus")}
-KIND = {"special_post_teachers": "teachers", "targeted_students": "graduates"}
+           "targeted_students": ("vacancies", "intake", "unmet", "surplus"),
+           "kindergartens": ("cost", "children_km", "new", "attached", "expanded", "places_added")}
+KIND = {"special_post_teachers": "teachers", "targeted_students": "graduates", "kindergartens": "kindergartens"}
 
 
 def load_run(run_dir: str | Path) -> dict:
-    """summary.json and per-county totals from allocation.csv of one run folder."""
+    """summary.json and per-county totals of one run folder (from allocation.csv, or for a
+    kindergarten run from the counties planned in summary.json)."""
     run_dir = Path(run_dir)
     if not run_dir.is_dir():
         raise FupinError(f"{run_dir}: no such run folder")
     try:
         summary = json.loads((run_dir / "summary.json").read_text(encoding="utf-8"))
-        text = (run_dir / "allocation.csv").read_text(encoding="utf-8")
     except FileNotFoundError as exc:
         raise FupinError(f"{run_dir}: not a planning run folder: {Path(exc.filename).name} is missing") from None
     except (OSError, ValueError) as exc:
         raise FupinError(f"{run_dir}: cannot read the run: {exc}") from None
-    model = summary.get("model") if isinstance(summary, dict) else None
+    model = (summary.get("model") or summary.get("kind")) if isinstance(summary, dict) else None
     if model not in FIGURES:
         raise FupinError(f"{run_dir}/summary.json: not a planning summary (no known 'model')")
+    if model == "kindergartens":
+        return _kindergarten_run(run_dir, summary)
+    try:
+        text = (run_dir / "allocation.csv").read_text(encoding="utf-8")
+    except FileNotFoundError as exc:
+        raise FupinError(f"{run_dir}: not a planning run folder: {Path(exc.filename).name} is missing") from None
+    except OSError as exc:
+        raise FupinError(f"{run_dir}: cannot read the run: {exc}") from None
     totals: dict[str, dict[str, int]] = {}
     try:
         for row in csv.DictReader(io.StringIO(text)):
@@ -43,6 +52,32 @@ def load_run(run_dir: str | Path) -> dict:
     return {"path": str(run_dir), "model": model, "summary": summary, "totals": totals, "names": names}
 
 
+def _kindergarten_run(run_dir: Path, summary: dict) -> dict:
+    """A county without a plan in the run has no figures (it compares as zeros, and says so by name)."""
+    figures = FIGURES["kindergartens"]
+    try:
+        counties = summary["counties"]
+        totals = {code: {k: c[k] for k in figures} for code, c in counties.items() if c.get("cost") is not None}
+        names = {code: c.get("name", "") for code, c in counties.items()}
+    except (KeyError, TypeError, AttributeError) as exc:
+        raise FupinError(f"{run_dir}/summary.json: unexpected content ({exc})") from None
+    return {"path": str(run_dir), "model": "kindergartens", "summary": summary, "totals": totals, "names": names}
+
+
+def _head(run: dict) -> dict:
+    s = run["summary"]
+    if run["model"] == "kindergartens":
+        return {"path": run["path"], "status": s["total"]["status"], "objective": s["total"]["cost"],
+                "solver": s.get("solver"), "scenario": (s.get("scenario") or {}).get("name")}
+    return {"path": run["path"], "status": s.get("status"), "objective": s.get("objective"),
+            "solver": s.get("solver"), "scenario": (s.get("scenario") or {}).get("name")}
+
+
+def _difference(a: int | float, b: int | float) -> int | float:
+    # children-km are floats kept to 3 decimals: their difference is too, so 0.1 + 0.2 never "changes".
+    return round(b - a, 3) if isinstance(a, float) or isinstance(b, float) else b - a
+
+
 def compare_runs(run_a: str | Path, run_b: str | Path) -> dict:
     """The view model of a comparison: one row per county with A, B and B - A of each figure."""
     a, b = load_run(run_a), load_run(run_b)
@@ -53,21 +88,18 @@ def compare_runs(run_a: str | Path, run_b: str | Path) -> dict:
     for county in sorted(set(a["totals"]) | set(b["totals"])):
         ta = a["totals"].get(county, dict.fromkeys(figures, 0))
         tb = b["totals"].get(county, dict.fromkeys(figures, 0))
-        change = {k: tb[k] - ta[k] for k in figures}
+        change = {k: _difference(ta[k], tb[k]) for k in figures}
         rows.append({"county": county, "name": b["names"].get(county) or a["names"].get(county, ""),
                      "a": ta, "b": tb, "change": change, "changed": any(change.values())})
 
-    def head(run):
-        s = run["summary"]
-        return {"path": run["path"], "status": s.get("status"), "objective": s.get("objective"),
-                "solver": s.get("solver"), "scenario": (s.get("scenario") or {}).get("name")}
-
-    return {"kind": KIND[a["model"]], "figures": list(figures), "a": head(a), "b": head(b), "rows": rows,
+    return {"kind": KIND[a["model"]], "figures": list(figures), "a": _head(a), "b": _head(b), "rows": rows,
             "changed": sum(r["changed"] for r in rows)}
 
 
-def _signed(n: int) -> str:
-    return f"{n:+d}" if n else "0"
+def _signed(n: int | float) -> str:
+    if not n:
+        return "0"
+    return f"{n:+.1f}" if isinstance(n, float) else f"{n:+d}"
 
 
 def to_table(view: dict, changed_only: bool = False) -> str:

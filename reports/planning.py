@@ -51,6 +51,9 @@ LABELS: dict[str, dict[str, str]] = {
         "compare_chart": "各市县分配：A 与 B", "folder": "运行目录",
         "shortage": "缺口", "allocated": "分配", "vacancies": "岗位空缺", "intake": "招生",
         "footer_note": "本报告由 fupin 生成；数字与运行目录中的 allocation.csv、summary.json 相同。",
+        "title_kindergartens": "幼儿园布局方案", "cost": "费用（元）", "children_km": "儿童·公里", "new": "新建",
+        "attached": "附设", "expanded": "扩建", "places_added": "新增学位",
+        "partial": "部分县未证明两阶段最优（见各县状态）",
     },
     "en": {
         "title_teachers": "Special-post teacher allocation", "title_graduates": "Targeted free-training student intake",
@@ -85,10 +88,15 @@ LABELS: dict[str, dict[str, str]] = {
         "folder": "Run folder",
         "shortage": "Shortage", "allocated": "Allocated", "vacancies": "Vacancies", "intake": "Intake",
         "footer_note": "Made by fupin; the figures are those of allocation.csv and summary.json in the run folder.",
+        "title_kindergartens": "Kindergarten layout", "cost": "Cost (yuan)", "children_km": "Children-km",
+        "new": "New", "attached": "Attached", "expanded": "Expanded", "places_added": "Places added",
+        "partial": "not every county proven optimal in both stages (see each county)",
     },
 }
 # Per kind: (need field, allocated field) in the per-county figures.
 NEED_GOT = {"teachers": ("shortage", "allocated"), "graduates": ("vacancies", "intake")}
+# Per kind: the figure a comparison's chart shows for A and B.
+COMPARED = {"teachers": "allocated", "graduates": "intake", "kindergartens": "cost"}
 # Per kind: the county table's figures after code, name, poverty and weight, as (label, field).
 COUNTY_FIGURES = {
     "teachers": (("capacity", "capacity"), ("need_teachers", "shortage"), ("got_teachers", "allocated"),
@@ -144,7 +152,7 @@ def _marginal(value, t: dict[str, str]) -> str:
 def status_words(status: str, gap: float | None, t: dict[str, str]) -> str:
     """The run's status in the language of the labels `t` (planning.status's words); a time-limited run
     says its gap. A status planning does not know is shown as it is."""
-    return status_sentence(status, gap, t["lang"]) if status in STATUS_VALUES else status
+    return status_sentence(status, gap, t["lang"]) if status in STATUS_VALUES else t.get(status, status)
 
 
 def _scenario_meta(kind: str, scenario: dict, t: dict[str, str]) -> list[tuple[str, str]]:
@@ -257,7 +265,7 @@ def build_compare_report(view: dict, lang: str = "zh", font: CjkFont | None = No
     """The report of `planning.compare.compare_runs()`: both runs' headlines, changes by county, a chart."""
     t = _labels(lang)
     kind = view["kind"]
-    if kind not in NEED_GOT:
+    if kind not in COMPARED:
         raise FupinError(f"no comparison report for runs of kind '{kind}'")
     meta = []
     for side in ("a", "b"):
@@ -268,14 +276,14 @@ def build_compare_report(view: dict, lang: str = "zh", font: CjkFont | None = No
     meta.append((t["changes"], t["changed"].format(n=view["changed"], total=len(view["rows"]))))
     figures = view["figures"]
     columns = [t["code"], t["county"]] + [f"{t[f]} {side}" for f in figures for side in ("A", "B", "B−A")]
-    signed = lambda n: f"{n:+d}" if n else "0"  # noqa: E731
+    signed = lambda n: (f"{n:+,.1f}" if isinstance(n, float) else f"{n:+,d}") if n else "0"  # noqa: E731
     rows = [[r["county"], r["name"]] + [v for f in figures for v in (_num(r["a"][f]), _num(r["b"][f]),
                                                                      signed(r["change"][f]))]
             for r in view["rows"]]
     totals = [["", t["total"]] + [v for f in figures for v in (
         _num(sum(r["a"][f] for r in view["rows"])), _num(sum(r["b"][f] for r in view["rows"])),
-        signed(sum(r["change"][f] for r in view["rows"])))]]
-    got = NEED_GOT[kind][1]
+        signed(round(sum(r["change"][f] for r in view["rows"]), 3)))]]
+    got = COMPARED[kind]
     font = font or find_cjk_font()
     chart = bar_chart([r["name"] or r["county"] for r in view["rows"]],
                       [(f"A {t[got]}", [r["a"][got] for r in view["rows"]]),

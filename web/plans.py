@@ -51,7 +51,11 @@ def _service(call):
 
 
 def _reap() -> None:
-    """Give up jobs whose worker died, so no page shows one as running for ever (best effort)."""
+    """Give up jobs whose worker died, so no page shows one as running for ever (best effort; the
+    page writes only when there is one, so it never waits behind a long import for nothing)."""
+    with uow() as unit:
+        if not jobs.any_stale(unit):
+            return
     try:
         with db.unit_of_work(current_app.extensions["fupin_engine"], queue=True) as unit:
             jobs.reap(unit, _root())
@@ -253,12 +257,12 @@ def county(job_id: int, code: str):
 def compare():
     a, b = request.args.get("a", type=int), request.args.get("b", type=int)
     with uow() as unit:
-        runs = [j for j in jobs.finished_jobs(unit, me()) if j.model != "kindergartens"]
+        runs = jobs.finished_jobs(unit, me())
         names = _dataset_names(unit)
-    view = None
-    if a and b:
-        view = _comparison(a, b)
-    return render_template("plan_compare.html", runs=runs, names=names, view=view, a=a, b=b)
+    view = _comparison(a, b) if a and b else None
+    from reports.planning import LABELS
+
+    return render_template("plan_compare.html", runs=runs, names=names, view=view, a=a, b=b, labels=LABELS[g.lang])
 
 
 def _comparison(a: int, b: int) -> dict:

@@ -214,3 +214,9 @@ def test_plan_compare_does_not_load_the_database(tmp_path):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True, cwd=tmp_path).stdout
     body, _, loaded = out.rstrip().rpartition("\n")
     assert "nowhere-a: no such run folder" in body and json.loads(loaded) == [], out
+
+
+def test_worker_once_runs_what_is_queued_and_stops(fupin, tmp_path):
+    fupin("db", "upgrade")
+    output = fupin("worker", "--once", "--instance", tmp_path / "web")
+    assert "0 job(s) run" in output and (tmp_path / "web" / "runs").is_dir()

@@ -178,6 +178,10 @@ def test_a_kindergarten_run_from_upload_to_map_and_files(signed_in, app):
     county = client.get("/plans/runs/1/counties/BT?lang=en")
     assert county.status_code == 200 and "<svg" in county.text and "Actions and costs" in county.text
     assert client.get("/plans/runs/1/counties/HK").status_code == 404
+    start(client, model="kindergartens", dataset="1", county=["BT"])
+    assert work(app) == 1
+    compared = client.get("/plans/compare?a=1&b=2&lang=en")
+    assert compared.status_code == 200 and "Children-km A" in compared.text and "WZS" in compared.text
 
 
 def test_a_run_outside_the_data_set_or_with_bad_numbers_is_refused(signed_in):
@@ -237,3 +241,25 @@ def test_teacher_runs_are_the_cli_s_runs_and_compare(signed_in, app, tmp_path):
     assert str(app.instance_path) not in compared.text
     pdf = client.get("/plans/compare.pdf?a=1&b=2")
     assert pdf.status_code == 200 and pdf.data.startswith(b"%PDF")
+
+
+def test_a_run_whose_worker_died_is_shown_failed_not_running(signed_in, app):
+    import datetime as dt
+
+    from sqlalchemy import update
+
+    from db.models import PlanJob
+    from planners import jobs
+
+    client = signed_in("planner")
+    upload(client, "sample", sample(KG, ["townships.csv", "villages.csv"]))
+    start(client, model="kindergartens", dataset="1", county=["BT"])
+    engine = app.extensions["fupin_engine"]
+    with db.unit_of_work(engine, queue=True) as unit:
+        jobs.claim(unit, "gone:1")
+    assert "running" in client.get("/plans/runs/1?lang=en").text
+    with db.unit_of_work(engine, queue=True) as unit:
+        unit.session.execute(update(PlanJob).values(heartbeat_at=dt.datetime.now(dt.UTC) - dt.timedelta(minutes=5)))
+        unit.commit()
+    page = client.get("/plans/runs/1?lang=en").text
+    assert "failed" in page and "stopped answering" in page and 'http-equiv="refresh"' not in page
