@@ -73,7 +73,8 @@ def home():
         runs = jobs.list_jobs(unit, access)
         names = _dataset_names(unit)
     return render_template("plans.html", datasets=all_sets, scenarios=saved, runs=runs, names=names,
-                           solvers=SOLVERS, models_of=datasets.models_of, counties_of=lambda d: json.loads(d.counties))
+                           solvers=SOLVERS, models_of=datasets.models_of, counties_of=lambda d: json.loads(d.counties),
+                           files_of=lambda d: json.loads(d.files))
 
 
 def _dataset_names(unit) -> dict[int, str]:
@@ -93,6 +94,18 @@ def upload():
     row = stored.dataset
     flash((t["dataset_same"] if stored.unchanged else t["dataset_stored"]).format(name=row.name, v=row.version), "ok")
     return redirect(url_for("plans.home"))
+
+
+@bp.route("/datasets/<int:dataset_id>/files/<name>")
+def dataset_file(dataset_id: int, name: str):
+    with uow() as unit:
+        dataset = _service(lambda: datasets.get_dataset(unit, me(), dataset_id))
+    if name not in json.loads(dataset.files):
+        abort(404)  # only the data set's own files, by the names it keeps
+    mimetype = FILE_TYPES.get(Path(name).suffix,
+                              "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    return send_file(datasets.dataset_folder(_root(), dataset) / name, mimetype=mimetype, as_attachment=True,
+                     download_name=f"{dataset.name}-v{dataset.version}-{name}")
 
 
 @bp.route("/scenarios/new", methods=["GET", "POST"])

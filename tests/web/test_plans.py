@@ -76,10 +76,14 @@ def test_a_data_set_is_checked_stored_once_and_versioned(signed_in, app):
     assert "全省" in page and "19 counties, 206 townships, 2506 villages" in page
     again = upload(client, "全省", sample(KG, ["townships.csv", "villages.csv", "counties.csv"]))
     assert again.status_code == 302
-    assert "nothing new was stored" in client.get("/plans/?lang=en").text or True
+    assert "未重复保存" in client.get("/plans/").text  # the flash, in the language it was made in
     changed = (KG / "villages.csv").read_text(encoding="utf-8").replace(",46,yes,90,yes", ",47,yes,90,yes", 1)
     third = upload(client, "全省", [(changed.encode(), "villages.csv"), *sample(KG, ["townships.csv"])])
     assert third.status_code == 302
+    kept = client.get("/plans/datasets/2/files/villages.csv")
+    assert kept.status_code == 200 and kept.data == changed.encode()
+    assert client.get("/plans/datasets/2/files/counties.csv").status_code == 404  # not in version 2
+    assert client.get("/plans/datasets/1/files/..%2F..%2Fsecret_key").status_code == 404
     stored = sorted(p.name for p in (Path(app.instance_path) / "datasets").iterdir())
     assert len(stored) == 2 and not [n for n in stored if n.startswith(".")]
     with db.unit_of_work(app.extensions["fupin_engine"]) as unit:
@@ -263,3 +267,27 @@ def test_a_run_whose_worker_died_is_shown_failed_not_running(signed_in, app):
         unit.commit()
     page = client.get("/plans/runs/1?lang=en").text
     assert "failed" in page and "stopped answering" in page and 'http-equiv="refresh"' not in page
+
+
+def test_workbooks_with_chinese_headers_are_data_sets_the_cli_reads_too(signed_in, app, tmp_path):
+    import csv
+
+    from openpyxl import Workbook
+
+    from planning.inputs import read_data_dir
+
+    rows = list(csv.reader(io.StringIO((PLANNING / "counties.csv").read_text(encoding="utf-8"))))
+    book = Workbook()
+    sheet = book.active
+    sheet.append(["市县代码", "市县名称", "贫困类别", "特岗容量"])
+    for row in rows[1:]:
+        sheet.append([row[0], row[1], row[2], int(row[3]) if row[3] else None])
+    path = tmp_path / "counties.xlsx"
+    book.save(path)
+    response = upload(signed_in("planner"), "workbook", [(path.read_bytes(), "counties.xlsx"),
+                                                         *sample(PLANNING, ["teacher_needs.csv"])])
+    assert response.status_code == 302
+    (folder,) = (Path(app.instance_path) / "datasets").iterdir()
+    assert sorted(p.name for p in folder.iterdir()) == ["counties.xlsx", "teacher_needs.csv"]
+    frames = read_data_dir(folder, ("counties", "teacher_needs"))
+    assert len(frames["counties"]) == len(rows) - 1
