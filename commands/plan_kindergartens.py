@@ -50,7 +50,11 @@ def progress_bar(total: int) -> Iterator[Callable[["CountyPlan"], None]]:
 @click.option("--county", "county_codes", multiple=True, metavar="CODE",
               help="Plan only this county (repeat for several); default: every county.")
 @click.option("--jobs", type=click.IntRange(min=1), default=None,
-              help="Counties solved at once (processes); default: the number of cores.")
+              help="Counties solved at once (processes); default: the number of cores. Not with --scheduler.")
+@click.option("--scheduler", metavar="ADDRESS", default=None,
+              help="Solve the counties on the Dask cluster whose scheduler is at ADDRESS (e.g. "
+                   "tcp://10.0.0.5:8786) instead of this machine's processes; its workers need fupin "
+                   "installed, the same version. Default: this machine.")
 @click.option("--solver", type=click.Choice(SOLVERS), default="highs", show_default=True)
 @click.option("--time-limit", default=30.0, show_default=True, type=click.FloatRange(min=0.1),
               help="Seconds each county's solves may take; a county stopped there reports its gap.")
@@ -61,7 +65,7 @@ def progress_bar(total: int) -> Iterator[Callable[["CountyPlan"], None]]:
 @click.option("--no-report", is_flag=True, help="Skip report.pdf (faster).")
 @click.option("--out", "out", required=True, type=click.Path(file_okay=False, path_type=Path),
               help="Folder for sites.csv, assignments.csv, summary.json, report.pdf (replaced as a whole).")
-def kindergartens(data, scenario, county_codes, jobs, solver, time_limit, method, lang, no_report, out):
+def kindergartens(data, scenario, county_codes, jobs, scheduler, solver, time_limit, method, lang, no_report, out):
     """Kindergarten sites per county: new, expanded and attached kindergartens (plan item 2).
 
     Every village with enough young children is served by a kindergarten within reach, every
@@ -71,11 +75,12 @@ def kindergartens(data, scenario, county_codes, jobs, solver, time_limit, method
     \b
     Example:
         fupin plan kindergartens --data data/kindergartens --county WZS --county BT --out runs/kg
+        fupin plan kindergartens --data data/kindergartens --scheduler tcp://10.0.0.5:8786 --out runs/kg-all
     """
     try:
         outcome = plan_kindergartens(data, scenario, county_codes, jobs, solver, time_limit, method, lang, out,
                                      writer=None if no_report else report_writer(), report=not no_report,
-                                     progress=progress_bar)
+                                     progress=progress_bar, scheduler=scheduler)
     except FupinError as exc:
         raise click.ClickException(str(exc)) from None
     except OSError as exc:

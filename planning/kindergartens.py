@@ -840,29 +840,75 @@ def _solve_county(args) -> CountyPlan:
 
 def plan_province(counties: list[KindergartenCounty], scenario: KindergartenScenario | None = None,
                   solver: str = "highs", time_limit: float | None = 60, jobs: int | None = None,
-                  progress: Callable[[CountyPlan], None] | None = None, method: str = "columns") -> ProvincePlan:
-    """Solve every county (independently, `jobs` processes; 1 = in this process)."""
+                  progress: Callable[[CountyPlan], None] | None = None, method: str = "columns",
+                  scheduler: str | None = None) -> ProvincePlan:
+    """Solve every county independently: on `jobs` processes here (1 = in this process), or on the
+    Dask cluster whose scheduler is at `scheduler` (then `jobs` is not used: the cluster's workers
+    decide how many counties are solved at once).
+
+    `progress(plan)` is called once per county solved, in the order they finish. When it raises
+    (e.g. a job's cancellation), the counties not yet solved are cancelled, the processes or the
+    cluster's tasks let go, and the exception propagates.
+    """
     scenario = scenario or KindergartenScenario()
     jobs = max(1, min(jobs or os.cpu_count() or 1, len(counties) or 1))
     start = time.perf_counter()
     tasks = [(c, scenario, solver, time_limit, method) for c in counties]
     results: dict[str, CountyPlan] = {}
-    if jobs == 1:
+
+    def solved(plan: CountyPlan) -> None:
+        results[plan.county] = plan
+        if progress:
+            progress(plan)
+
+    if scheduler is not None:
+        from .cluster import map_on_cluster  # dask loads only here
+
+        def lost(index: int, reason: str) -> None:  # the cluster could not run it: said in its plan
+            solved(CountyPlan(counties[index].code, counties[index].name, SolveStatus.ERROR, solver, reason=reason,
+                              method=method))
+
+        # _solve_county looked up here, at call time (a test may stand in for it)
+        jobs = map_on_cluster(scheduler, _solve_county, tasks, lambda _index, plan: solved(plan), lost)
+    elif jobs == 1:
         for task in tasks:
-            plan = _solve_county(task)
-            results[plan.county] = plan
-            if progress:
-                progress(plan)
+            solved(_solve_county(task))
     else:
-        # spawn, not fork: a forked child can inherit a solver library's lock held by another thread.
-        with ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-            try:
-                futures = [pool.submit(_solve_county, t) for t in tasks]
-                for future in as_completed(futures):
-                    plan = future.result()
-                    results[plan.county] = plan
-                    if progress:
-                        progress(plan)
-            except (BrokenProcessPool, RuntimeError) as exc:
-                raise FupinError(f"a worker process failed ({type(exc).__name__}); run again with --jobs 1") from None
+        _solve_in_processes(tasks, jobs, solved)
     return ProvincePlan(scenario, solver, [results[c.code] for c in counties], time.perf_counter() - start, jobs)
+
+
+def _solve_in_processes(tasks: list[tuple], jobs: int, solved: Callable[[CountyPlan], None]) -> None:
+    """`_solve_county` of every task on `jobs` processes, `solved(plan)` as each one finishes."""
+    # spawn, not fork: a forked child can inherit a solver library's lock held by another thread.
+    pool = ProcessPoolExecutor(max_workers=jobs, mp_context=multiprocessing.get_context("spawn"))
+    try:
+        try:
+            futures = [pool.submit(_solve_county, t) for t in tasks]
+        except RuntimeError as exc:  # e.g. spawn refused outside a `__main__` guard
+            raise FupinError(f"could not start the worker processes ({exc}); run again with --jobs 1") from None
+        for future in as_completed(futures):
+            try:
+                plan = future.result()
+            except BrokenProcessPool as exc:  # a process died (killed, out of memory): the run is lost
+                raise FupinError(f"a worker process failed ({type(exc).__name__}); run again with --jobs 1") from None
+            solved(plan)  # outside the try: its exception, whatever it is, goes up as it is
+    except BaseException:
+        _stop_processes(pool)
+        raise
+    pool.shutdown()
+
+
+def _stop_processes(pool: ProcessPoolExecutor) -> None:
+    """Cancel the counties not started and end the processes solving the others, at once
+    (`shutdown` alone would wait for each running county's time limit)."""
+    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14
+    if terminate is not None:
+        terminate()
+        return
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    pool.shutdown(wait=False, cancel_futures=True)
+    for process in processes:
+        process.terminate()
+    for process in processes:
+        process.join(timeout=5)

@@ -134,18 +134,25 @@ def allocation_messages(summary: dict, out: str | Path, written: list[str]) -> l
 def plan_kindergartens(data: str | Path, scenario_file: str | Path | None, county_codes: Iterable[str],
                        jobs: int | None, solver: str, time_limit: float, method: str, lang: str, out: str | Path,
                        writer: KindergartenReportWriter | None = None, report: bool = True,
-                       progress: Progress | None = None) -> RunOutcome:
+                       progress: Progress | None = None, scheduler: str | None = None) -> RunOutcome:
     """`fupin plan kindergartens`: read the province, plan the chosen counties, write the run into `out`.
 
     Nothing is written when no county has a plan. `progress(number of counties)` gives the callback
-    told of each county as it is solved.
+    told of each county as it is solved (it may raise to stop the run: nothing is written then).
+    `scheduler`: the address of a Dask scheduler whose workers solve the counties, instead of `jobs`
+    processes on this machine; the two do not go together.
     """
     from .kindergartens import KindergartenScenario, plan_province, read_province
 
+    if scheduler is not None and jobs is not None:
+        raise FupinError("--jobs and --scheduler do not go together: with --scheduler the cluster's workers "
+                         "solve the counties, as many at once as they have threads (`dask worker ... "
+                         "--nworkers N --nthreads 1`); leave out --jobs")
     scenario = KindergartenScenario.from_yaml(scenario_file)
     counties = select_counties(read_province(data), county_codes)
     with progress(len(counties)) if progress else nullcontext(None) as tick:
-        plan = plan_province(counties, scenario, solver, time_limit, jobs, progress=tick, method=method)
+        plan = plan_province(counties, scenario, solver, time_limit, jobs, progress=tick, method=method,
+                             scheduler=scheduler)
     if not plan.solved:
         raise FupinError("no county has a feasible plan; nothing was written:\n  "
                          + "\n  ".join(f"{c.county} {c.name}: {c.describe()}" for c in plan.failed))

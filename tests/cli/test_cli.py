@@ -42,7 +42,8 @@ def _help_imports(*args: str) -> tuple[str, list[str]]:
 
     code = (f"import json, sys; from click.testing import CliRunner; from cli import cli; "
             f"r = CliRunner().invoke(cli, {[*args, '--help']!r}); print(r.output); "
-            "print(json.dumps(sorted(m for m in ('weasyprint', 'pulp', 'pandas', 'matplotlib', 'alembic', 'openpyxl') "
+            "print(json.dumps(sorted(m for m in ('weasyprint', 'pulp', 'pandas', 'matplotlib', 'alembic', 'openpyxl', "
+            "'dask', 'distributed') "
             "if m in sys.modules)))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     body, _, loaded = out.rstrip().rpartition("\n")
@@ -58,7 +59,7 @@ def test_help_does_not_wait_for_the_heavy_libraries():
         assert cli.get_command(ctx, name).help.splitlines()[0] == first_line
         assert re.search(rf"^  {name}\s+\S", out, re.M), out  # listed, with its short help
     out, loaded = _help_imports("plan")
-    assert "kindergartens" in out and not {"weasyprint", "pandas", "matplotlib"} & set(loaded), loaded
+    assert "kindergartens" in out and not {"weasyprint", "pandas", "matplotlib", "dask", "distributed"} & set(loaded), loaded
 
 
 @pytest.fixture
