@@ -9,7 +9,10 @@ from tests.web.conftest import USERS, csrf
 M = "?month=2025-03"
 # (path, {user: expected status}); a user not named gets 403 (a page not theirs) unless "*" says otherwise.
 PAGES = [
-    ("/" + M, {"*": 200}),
+    ("/" + M, {"*": 200, "planner": 302}),  # a planner's home is the planning page
+    ("/plans/", {"planner": 200, "admin": 200}),
+    ("/plans/compare", {"planner": 200, "admin": 200}),
+    ("/plans/scenarios/new?kind=kindergartens", {"planner": 200, "admin": 200}),
     ("/canteens/C01" + M, {"mgr-c01": 200, "mgr-hnu": 200, "fin-hnu": 200, "fin-all": 200, "admin": 200,
                             "planner": 403}),
     ("/canteens/C02" + M, {"mgr-c01": 404, "mgr-hnu": 200, "fin-hnu": 200, "fin-all": 200, "admin": 200,
