@@ -111,11 +111,9 @@ class ColumnGeneration:
             h.addRow(1.0 if seat else -inf, 1.0, 0, empty_i, empty_f)
         self.populous_row: dict[str, int] = {}
         for t in model.county.townships:
-            if t.population >= sc.populous_population:
-                existing = model.existing_kindergartens(t.code)
-                if existing < 2:
-                    self.populous_row[t.code] = h.getNumRow()
-                    h.addRow(float(2 - existing), inf, 0, empty_i, empty_f)
+            if need := model.kindergartens_to_add(t):
+                self.populous_row[t.code] = h.getNumRow()
+                h.addRow(float(need), inf, 0, empty_i, empty_f)
         # Artificial columns keep the master feasible while real columns are missing; one left in
         # the final LP means no plan exists. Their price is above any county's whole cost.
         self.big = float(100 * (sc.new_cost + sc.attach_cost + sc.expand_cost_per_place * sc.expand_max + 1)
@@ -297,8 +295,8 @@ class ColumnGeneration:
                 prob += pulp.LpAffineExpression(terms) <= 1, f"site_{self.site_row[v.code]}"
         for t in self.model.county.townships:
             if t.code in self.populous_row:
-                existing = self.model.existing_kindergartens(t.code)
-                prob += pulp.LpAffineExpression(counted.get(t.code, [])) >= 2 - existing, f"populous_{t.code}"
+                prob += (pulp.LpAffineExpression(counted.get(t.code, [])) >= self.model.kindergartens_to_add(t),
+                         f"populous_{t.code}")
         # Presolve's probing costs seconds on tens of thousands of columns and gains little here.
         options = {"presolve": "off"}
         if not then_km:

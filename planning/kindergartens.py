@@ -452,12 +452,12 @@ class KindergartenModel:
                 out.append(f"village {d.code} {d.name} has {d.children} children, but no site within "
                            f"{sc.max_distance_km:g} km can reach that many places (at most {best} at {where.code} {where.name})")
         for t in self.county.townships:
-            if t.population >= sc.populous_population:
+            if need := self.kindergartens_to_add(t):
                 members = [v for v in self.county.villages if v.township == t.code]
-                possible = sum((v.kg_places > 0) + self.can_attach(v) + (sc.new_capacity > 0) for v in members)
-                if possible < 2:
+                possible = sum(self.can_attach(v) + (sc.new_capacity > 0) for v in members)
+                if possible < need:
                     out.append(f"township {t.code} {t.name} (population {t.population}) must have two kindergartens, "
-                               f"but its villages allow only {possible}")
+                               f"but its villages allow only {possible + 2 - need}")
         return out
 
     def build(self):
@@ -549,16 +549,21 @@ class KindergartenModel:
                 expr.append((m.n[s], -sc.new_capacity))
             m.prob += pulp.LpAffineExpression(expr) <= self.villages[s].kg_places, f"capacity_{self.index[s]}"
 
+    def kindergartens_to_add(self, t: Township) -> int:
+        """(populous) How many kindergartens township t must gain: 2 less those it has when its
+        population is at least populous_population, else none. The compact model, the column
+        master and the infeasibility reasons all ask this."""
+        if t.population < self.scenario.populous_population:
+            return 0
+        return max(0, 2 - self.existing_kindergartens(t.code))
+
     def _add_populous_rows(self, m: CompactModel) -> None:
         """(populous)  #{v ∈ t : k_v > 0} + Σ_{v∈t} (a_v + n_v) ≥ 2   if population_t ≥ populous_population."""
-        sc = self.scenario
         for t in self.county.townships:
-            if t.population >= sc.populous_population:
+            if need := self.kindergartens_to_add(t):
                 members = [v for v in self.county.villages if v.township == t.code]
-                existing = self.existing_kindergartens(t.code)
-                if existing < 2:
-                    terms = [(d[v.code], 1) for v in members for d in (m.n, m.a) if v.code in d]
-                    m.prob += pulp.LpAffineExpression(terms) >= 2 - existing, f"populous_{t.code}"
+                terms = [(d[v.code], 1) for v in members for d in (m.n, m.a) if v.code in d]
+                m.prob += pulp.LpAffineExpression(terms) >= need, f"populous_{t.code}"
 
     def _cost_expression(self, m: CompactModel) -> pulp.LpAffineExpression:
         """C = new_cost Σ n + attach_cost Σ a + expand_cost_per_place Σ e (whole yuan)."""
