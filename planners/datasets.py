@@ -24,6 +24,7 @@ from common.errors import FupinError
 from db.engine import UnitOfWork
 from db.models import PlanDataSet
 
+from .errors import NotFound, require_planner
 from .settings import SETTINGS, PlannerSettings
 
 ALLOCATION_FILES = ("counties", "teacher_needs", "graduate_needs", "applicants")
@@ -122,7 +123,7 @@ def kind_of(files: dict[str, bytes]) -> str:
                                    "(teacher_needs, graduate_needs, applicants) are two data sets: upload them apart"])
         missing = [f"{s}.csv" for s in ("townships", "villages") if s not in stems]
         if missing:
-            raise DataSetProblems([f"a kindergarten data set needs townships.csv and villages.csv; missing: "
+            raise DataSetProblems(["a kindergarten data set needs townships.csv and villages.csv; missing: "
                                    + ", ".join(missing)])
         return "kindergartens"
     problems = []
@@ -224,7 +225,7 @@ def store_dataset(uow: UnitOfWork, access: Access, name: str, uploads: list[tupl
     Nothing is stored when any file has a problem. The same files as the latest version of that
     name are not stored again: that version is returned.
     """
-    _require_planner(access)
+    require_planner(access)
     try:
         name = check_text(name.strip(), 100)
     except ValueError as exc:
@@ -270,26 +271,13 @@ def dataset_folder(root: Path, dataset: PlanDataSet) -> Path:
 
 
 def list_datasets(uow: UnitOfWork, access: Access) -> list[PlanDataSet]:
-    _require_planner(access)
+    require_planner(access)
     return list(uow.session.scalars(select(PlanDataSet).order_by(PlanDataSet.name, PlanDataSet.version.desc())))
 
 
 def get_dataset(uow: UnitOfWork, access: Access, dataset_id: int) -> PlanDataSet:
-    _require_planner(access)
+    require_planner(access)
     row = uow.session.get(PlanDataSet, dataset_id)
     if row is None:
         raise NotFound(f"data set {dataset_id}: no such data set")
     return row
-
-
-class NotFound(FupinError):
-    """What was asked for does not exist (the web answers 404)."""
-
-
-class NotAllowed(FupinError):
-    """The user may not do this (the web answers 403)."""
-
-
-def _require_planner(access: Access) -> None:
-    if not access.plans:
-        raise NotAllowed("only planners (and administrators) work with plans")

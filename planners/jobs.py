@@ -30,7 +30,8 @@ from db.models import JobState, PlanDataSet, PlanJob, utcnow
 from planning.options import SOLVERS
 from planning.scenarios import MODEL_KIND
 
-from .datasets import NotAllowed, NotFound, _require_planner, models_of
+from .datasets import models_of
+from .errors import NotAllowed, NotFound, require_planner
 from .scenarios import get_scenario
 from .settings import SETTINGS, PlannerSettings
 
@@ -42,7 +43,7 @@ def submit(uow: UnitOfWork, access: Access, model: str, dataset_id: int, scenari
            counties: list[str], solver: str, time_limit: float, lang: str,
            settings: PlannerSettings = SETTINGS) -> PlanJob:
     """Queue a run of `model` on a data set with a scenario (None: the defaults); commits."""
-    _require_planner(access)
+    require_planner(access)
     dataset = uow.session.get(PlanDataSet, dataset_id)
     if dataset is None:
         raise NotFound(f"data set {dataset_id}: no such data set")
@@ -100,7 +101,7 @@ def _ended_words(state: str) -> str:
 
 
 def get_job(uow: UnitOfWork, access: Access, job_id: int) -> PlanJob:
-    _require_planner(access)
+    require_planner(access)
     job = uow.session.get(PlanJob, job_id)
     if job is None:
         raise NotFound(f"run {job_id}: no such run")
@@ -108,12 +109,12 @@ def get_job(uow: UnitOfWork, access: Access, job_id: int) -> PlanJob:
 
 
 def list_jobs(uow: UnitOfWork, access: Access, limit: int = 100) -> list[PlanJob]:
-    _require_planner(access)
+    require_planner(access)
     return list(uow.session.scalars(select(PlanJob).order_by(PlanJob.id.desc()).limit(limit)))
 
 
 def finished_jobs(uow: UnitOfWork, access: Access, model: str | None = None) -> list[PlanJob]:
-    _require_planner(access)
+    require_planner(access)
     q = select(PlanJob).where(PlanJob.state == JobState.FINISHED).order_by(PlanJob.id.desc())
     if model:
         q = q.where(PlanJob.model == model)

@@ -10,13 +10,13 @@ from db.engine import UnitOfWork
 from db.models import PlanScenario
 from planning import scenarios as keys
 
-from .datasets import NotFound, _require_planner
+from .errors import NotFound, require_planner
 
 
 def save_scenario(uow: UnitOfWork, access: Access, kind: str, values: dict[str, str],
                   based_on: int | None = None) -> PlanScenario:
     """A new scenario from the form's text (checked as the CLI checks a YAML file); commits."""
-    _require_planner(access)
+    require_planner(access)
     scenario = keys.from_form(kind, values)
     if based_on is not None:
         get_scenario(uow, access, based_on)
@@ -28,7 +28,7 @@ def save_scenario(uow: UnitOfWork, access: Access, kind: str, values: dict[str, 
 
 
 def list_scenarios(uow: UnitOfWork, access: Access, kind: str | None = None) -> list[PlanScenario]:
-    _require_planner(access)
+    require_planner(access)
     q = select(PlanScenario).order_by(PlanScenario.id.desc())
     if kind:
         q = q.where(PlanScenario.kind == kind)
@@ -36,7 +36,7 @@ def list_scenarios(uow: UnitOfWork, access: Access, kind: str | None = None) -> 
 
 
 def get_scenario(uow: UnitOfWork, access: Access, scenario_id: int) -> PlanScenario:
-    _require_planner(access)
+    require_planner(access)
     row = uow.session.get(PlanScenario, scenario_id)
     if row is None:
         raise NotFound(f"scenario {scenario_id}: no such scenario")

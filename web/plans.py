@@ -19,7 +19,8 @@ import db
 from common.errors import FupinError
 from db.models import JobState, PlanDataSet, PlanJob, PlanScenario
 from planners import datasets, jobs, results, scenarios
-from planners.datasets import DataSetProblems, NotAllowed, NotFound
+from planners.datasets import DataSetProblems
+from planners.errors import NotAllowed, NotFound
 from planning import scenarios as scenario_keys
 from planning.options import SOLVERS
 

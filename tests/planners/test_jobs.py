@@ -4,7 +4,6 @@ cancelled while queued or running; on both databases."""
 from __future__ import annotations
 
 import datetime as dt
-import os
 import signal
 import subprocess
 import sys

@@ -20,10 +20,6 @@ KG = ROOT / "data" / "kindergartens"
 PLANNING = ROOT / "data" / "planning"
 
 
-def files_of(folder: Path, names) -> list[tuple[str, tuple[io.BytesIO, str]]]:
-    return [(n, (io.BytesIO((folder / n).read_bytes()), n)) for n in names]
-
-
 def upload(client, name: str, files: list[tuple[bytes, str]]):
     page = client.get("/plans/")
     data = {"name": name, "csrf_token": csrf(page.text),
