@@ -412,7 +412,7 @@ def _line_number(value: object) -> int:
 
 _KEYS = "fupin_import_keys"
 _STAGE = "fupin_import_stage"
-_INSERTED = ("id", *LINE, "reverses_id", "batch_id", "created_by", "created_at", "row_hash")
+_INSERTED = (*LINE, "id", "reverses_id", "batch_id", "created_by", "created_at", "row_hash")
 # Fields compared when the same (supplier, ref, line) arrives again.
 _SAME_LINE = ("purchase_date", "canteen_id", "category_id", "product", "qty_mg", "amount_fen")
 _SAME_AT = tuple(LINE.index(f) for f in _SAME_LINE)
@@ -556,10 +556,10 @@ class _Writer:
 
     def _insert(self, lines: list[tuple], rows: list[int | None]) -> None:
         first = bulk.reserve_ids(self.conn, Purchase.__table__, len(lines))
-        hashes = list(map(self.hash, lines))
+        hashes = self.hash(lines)
         ids = range(first, first + len(lines))
-        tail = self.tail
-        records = [(i, *line, *tail, h) for i, line, h in zip(ids, lines, hashes)]
+        # Each line with its id, constants and hash appended (_INSERTED's order), tuple by tuple in C.
+        records = list(map(operator.add, lines, zip(ids, *map(itertools.repeat, self.tail), hashes)))
         del lines
         if bulk.is_postgresql(self.conn):
             # COPY into the staging table, then one set-based insert: the PostgreSQL way to load many rows.
@@ -570,7 +570,7 @@ class _Writer:
         else:
             bulk.load(self.conn, "purchases", _INSERTED, records)
         self.added_ids.extend(ids)
-        self.added_rows.extend(-1 if r is None else r for r in rows)
+        self.added_rows.extend(rows if None not in rows else [-1 if r is None else r for r in rows])
         if self.sealable is None:
             self.sealable = chain.Sealable(first, first - 1, hashlib.sha256())
         if first != self.sealable.last_id + 1:
