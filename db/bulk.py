@@ -46,16 +46,22 @@ def drop_table(conn: Connection, name: str) -> None:
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
 
 
-def load(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-    """Rows into `table` (values as the database is handed them: dates as ISO text, booleans as 0/1)."""
+def load(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]],
+         skip_conflicts: bool = False) -> int:
+    """Rows into `table` (values as the database is handed them: dates as ISO text, booleans as 0/1);
+    how many went in. `skip_conflicts` (SQLite only) leaves out a row that breaks a unique, not-null
+    or check constraint instead of failing (INSERT OR IGNORE; foreign keys still fail)."""
     driver = conn.connection.driver_connection
     if is_postgresql(conn):
-        with driver.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-    else:
-        marks = ", ".join("?" * len(columns))
-        driver.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+        assert not skip_conflicts, "on PostgreSQL, COPY into a staging table and INSERT ... ON CONFLICT DO NOTHING"
+        with driver.cursor() as cur:
+            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return cur.rowcount
+    marks = ", ".join("?" * len(columns))
+    verb = "INSERT OR IGNORE" if skip_conflicts else "INSERT"
+    return driver.executemany(f"{verb} INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows).rowcount
 
 
 @contextmanager
@@ -83,6 +89,15 @@ def rows(conn: Connection, sql: str) -> Iterator[tuple]:
             yield from batch
     finally:
         cursor.close()
+
+
+def release_ids(conn: Connection, table: Table, first: int) -> None:
+    """Give back the ids from `first` on, reserved and left unused (no row has them), so that the
+    next reservation starts there again and ids stay consecutive."""
+    if is_postgresql(conn):
+        seq = conn.exec_driver_sql(f"SELECT pg_get_serial_sequence('{table.name}', 'id')").scalar()
+        conn.exec_driver_sql(f"SELECT setval('{seq}', {first}, false)")
+    # SQLite reserves from the largest id, which the rows taken out no longer hold.
 
 
 def reserve_ids(conn: Connection, table: Table, n: int) -> int:
