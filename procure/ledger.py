@@ -599,8 +599,10 @@ class _Writer:
             bulk.empty(self.conn, _STAGE)
             bulk.load(self.conn, _STAGE, _INSERTED, records)
             cols = ", ".join(_INSERTED)
+            # The staging table holds the rows as copied, in id order; no ORDER BY, whose sort of a chunk
+            # went to disk (a chunk is more than work_mem).
             inserted = self.conn.exec_driver_sql(
-                f"INSERT INTO purchases ({cols}) SELECT {cols} FROM {_STAGE} ORDER BY id"
+                f"INSERT INTO purchases ({cols}) SELECT {cols} FROM {_STAGE}"
                 + (" ON CONFLICT DO NOTHING" if new_only else "")).rowcount
         else:
             inserted = bulk.load(self.conn, "purchases", _INSERTED, records, skip_conflicts=new_only)
