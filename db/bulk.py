@@ -79,6 +79,26 @@ def large_cache(conn: Connection, mib: int = 64) -> Iterator[None]:
         conn.exec_driver_sql(f"PRAGMA cache_size = {before}")
 
 
+@contextmanager
+def indexes_built_after(conn: Connection, table: Table, rows_coming: int, at_least: int = 100_000) -> Iterator[None]:
+    """On SQLite, when at least `at_least` rows are about to go into `table` and as many as it
+    holds already, its non-unique indexes are dropped first and built again at the end, inside the
+    same transaction: one sort of the whole table instead of a random insert into each index for
+    every row. SQLite's DDL is transactional: when the block raises, the caller's rollback brings
+    the indexes back, and readers never see the table without them. Not on PostgreSQL, where a
+    dropped index would lock the table against every reader until the commit."""
+    if is_postgresql(conn) or rows_coming < at_least:
+        yield
+        return
+    held = conn.execute(select(func.max(table.c.id))).scalar() or 0
+    indexes = [ix for ix in table.indexes if not ix.unique] if rows_coming >= held else []
+    for ix in indexes:
+        ix.drop(conn)
+    yield
+    for ix in indexes:
+        ix.create(conn)
+
+
 def rows(conn: Connection, sql: str) -> Iterator[tuple]:
     """The rows of a query as the driver hands them (plain tuples: a million rows read without
     SQLAlchemy's per-row objects); SQLite gives dates as ISO text, PostgreSQL as dates."""

@@ -646,6 +646,7 @@ def _values(line: tuple) -> dict:
 
 
 CHUNK_ROWS = 20_000
+INDEXES_AFTER = 100_000  # a file of this many rows, and as many as the ledger holds, builds its date index at the end
 LISTED_PROBLEMS = 1_000  # a file with more bad rows lists these and counts the rest
 
 
@@ -732,13 +733,16 @@ def _import(session: Session, reader: TableReader, actor: str, dry_run: bool, to
             progress(done, reader.expected_rows)
 
     def write(writer: _Writer) -> ImportResult:
-        result, problems = _write_lines(reader.chunks(CHUNK_ROWS), parser, writer, counted)
-        if reader.problems:
-            raise InputFileError(str(reader.path), reader.problems.listed, reader.problems.more)
-        if not done:
-            raise FupinError(f"{reader.path}: no purchase lines under the header: nothing to import")
-        if problems:
-            raise InputFileError(str(reader.path), problems.listed, problems.more)
+        # A file as large as the ledger: its date index is built once at the end (db.bulk). When
+        # anything below raises, the savepoint's rollback brings the index back.
+        with bulk.indexes_built_after(writer.conn, Purchase.__table__, reader.expected_rows or 0, INDEXES_AFTER):
+            result, problems = _write_lines(reader.chunks(CHUNK_ROWS), parser, writer, counted)
+            if reader.problems:
+                raise InputFileError(str(reader.path), reader.problems.listed, reader.problems.more)
+            if not done:
+                raise FupinError(f"{reader.path}: no purchase lines under the header: nothing to import")
+            if problems:
+                raise InputFileError(str(reader.path), problems.listed, problems.more)
         return result
 
     result, batch = _all_or_nothing(session, actor, reader.path.name, reader.columns, dry_run, write)
