@@ -161,9 +161,22 @@ UNSURE = object()
 _PLAIN_YUAN = re.compile(r"(\d{1,12})(?:\.(\d{1,2}))?")
 
 
+_CENTS_COLUMN = re.compile(r"(?:[0-9]{1,12}\.[0-9]{2}\n)*")
+
+
 def plain_money_fen(cells: Sequence[object], max_fen: int) -> list:
     """parse_money_fen of each plain amount ('1234', '1234.5', '1234.50', more than 0 and at most
     `max_fen`); UNSURE for every other cell."""
+    # The common column first, read as one text: every cell ASCII digits with two decimals. The
+    # cells are joined by line breaks, so that as many numbers as cells means one number a cell.
+    try:
+        joined = "\n".join(cells) + "\n"
+    except TypeError:  # a cell that is not text
+        joined = ""
+    if joined and _CENTS_COLUMN.fullmatch(joined):
+        values = list(map(int, joined.replace(".", "").split()))
+        if len(values) == len(cells) and min(values) > 0 and max(values) <= max_fen:
+            return values
     out: list = []
     match = _PLAIN_YUAN.fullmatch
     for cell in cells:

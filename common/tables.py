@@ -10,6 +10,7 @@ import codecs
 import csv
 import io
 import itertools
+import operator
 import re
 import unicodedata
 import zipfile
@@ -105,6 +106,9 @@ def _xlsx_rows(path: Path, facts: dict) -> Iterator[Sequence[object]]:
         wb.close()
 
 
+_first_cell = operator.itemgetter(0)
+
+
 def _blank_row(cells: Sequence[object]) -> bool:
     for cell in cells:
         if cell is None or cell == "":
@@ -193,12 +197,19 @@ class TableReader:
     def chunks(self, size: int = 20_000) -> Iterator[Chunk]:
         """The non-empty rows, up to `size` at a time."""
         while True:
-            rows: list[Sequence[object]] = []
-            numbers: list[int] = []
-            consumed = 0
+            batch = list(itertools.islice(self._rows, size))
+            consumed = len(batch)
+            if self._plain(batch):
+                rows, numbers = batch, list(range(self._number + 1, self._number + 1 + consumed))
+                self._number += consumed
+                yield Chunk(numbers, self._columns(rows), self.columns)
+                if consumed < size:
+                    return
+                continue
+            rows = []
+            numbers = []
             width, unnamed = self._width, self._unnamed
-            for cells in itertools.islice(self._rows, size):
-                consumed += 1
+            for cells in batch:
                 self._number += 1
                 first = cells[0] if cells else None
                 # A first cell of plain text decides that the row is not blank, without the full check.
@@ -212,6 +223,19 @@ class TableReader:
                 yield Chunk(numbers, self._columns(rows), self.columns)
             if consumed < size:
                 return
+
+    def _plain(self, batch: list[Sequence[object]]) -> bool:
+        """Whether no row of `batch` is blank or has a cell outside the named columns, decided a
+        column at a time: every first cell is plain text (ASCII, not only spaces), no row is wider
+        than the header, and the header names every column."""
+        if not batch or self._unnamed or max(map(len, batch)) > self._width or min(map(len, batch)) == 0:
+            return False
+        firsts = list(map(_first_cell, batch))
+        try:
+            joined = "".join(firsts)
+        except TypeError:  # a first cell that is not text
+            return False
+        return all(firsts) and joined.isascii() and not any(map(str.isspace, firsts))
 
     def _stray(self, cells: Sequence[object]) -> None:
         for i, cell in enumerate(cells):

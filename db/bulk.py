@@ -46,16 +46,22 @@ def drop_table(conn: Connection, name: str) -> None:
     conn.exec_driver_sql(f"DROP TABLE IF EXISTS {name}")
 
 
-def load(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]]) -> None:
-    """Rows into `table` (values as the database is handed them: dates as ISO text, booleans as 0/1)."""
+def load(conn: Connection, table: str, columns: Sequence[str], rows: Iterable[Sequence[object]],
+         skip_conflicts: bool = False) -> int:
+    """Rows into `table` (values as the database is handed them: dates as ISO text, booleans as 0/1);
+    how many went in. `skip_conflicts` (SQLite only) leaves out a row that breaks a unique, not-null
+    or check constraint instead of failing (INSERT OR IGNORE; foreign keys still fail)."""
     driver = conn.connection.driver_connection
     if is_postgresql(conn):
-        with driver.cursor() as cur, cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
-            for row in rows:
-                copy.write_row(row)
-    else:
-        marks = ", ".join("?" * len(columns))
-        driver.executemany(f"INSERT INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows)
+        assert not skip_conflicts, "on PostgreSQL, COPY into a staging table and INSERT ... ON CONFLICT DO NOTHING"
+        with driver.cursor() as cur:
+            with cur.copy(f"COPY {table} ({', '.join(columns)}) FROM STDIN") as copy:
+                for row in rows:
+                    copy.write_row(row)
+            return cur.rowcount
+    marks = ", ".join("?" * len(columns))
+    verb = "INSERT OR IGNORE" if skip_conflicts else "INSERT"
+    return driver.executemany(f"{verb} INTO {table} ({', '.join(columns)}) VALUES ({marks})", rows).rowcount
 
 
 @contextmanager
@@ -73,6 +79,26 @@ def large_cache(conn: Connection, mib: int = 64) -> Iterator[None]:
         conn.exec_driver_sql(f"PRAGMA cache_size = {before}")
 
 
+@contextmanager
+def indexes_built_after(conn: Connection, table: Table, rows_coming: int, at_least: int = 100_000) -> Iterator[None]:
+    """On SQLite, when at least `at_least` rows are about to go into `table` and as many as it
+    holds already, its non-unique indexes are dropped first and built again at the end, inside the
+    same transaction: one sort of the whole table instead of a random insert into each index for
+    every row. SQLite's DDL is transactional: when the block raises, the caller's rollback brings
+    the indexes back, and readers never see the table without them. Not on PostgreSQL, where a
+    dropped index would lock the table against every reader until the commit."""
+    if is_postgresql(conn) or rows_coming < at_least:
+        yield
+        return
+    held = conn.execute(select(func.max(table.c.id))).scalar() or 0
+    indexes = [ix for ix in table.indexes if not ix.unique] if rows_coming >= held else []
+    for ix in indexes:
+        ix.drop(conn)
+    yield
+    for ix in indexes:
+        ix.create(conn)
+
+
 def rows(conn: Connection, sql: str) -> Iterator[tuple]:
     """The rows of a query as the driver hands them (plain tuples: a million rows read without
     SQLAlchemy's per-row objects); SQLite gives dates as ISO text, PostgreSQL as dates."""
@@ -83,6 +109,15 @@ def rows(conn: Connection, sql: str) -> Iterator[tuple]:
             yield from batch
     finally:
         cursor.close()
+
+
+def release_ids(conn: Connection, table: Table, first: int) -> None:
+    """Give back the ids from `first` on, reserved and left unused (no row has them), so that the
+    next reservation starts there again and ids stay consecutive."""
+    if is_postgresql(conn):
+        seq = conn.exec_driver_sql(f"SELECT pg_get_serial_sequence('{table.name}', 'id')").scalar()
+        conn.exec_driver_sql(f"SELECT setval('{seq}', {first}, false)")
+    # SQLite reserves from the largest id, which the rows taken out no longer hold.
 
 
 def reserve_ids(conn: Connection, table: Table, n: int) -> int:

@@ -105,6 +105,13 @@ class ImportResult:
                 if len(self.notices) < self.KEPT:
                     self.notices.append(RowProblem(row, column, notice))
 
+    def _present_many(self, rows: list[int], entry_ids: list[int]) -> None:
+        """Lines already present (rows as stored: -1 for none)."""
+        self.lines_present += len(entry_ids)
+        room = self.KEPT - len(self.already_present)
+        if room > 0:
+            self.already_present += [(_row_number(r), e) for r, e in zip(rows[:room], entry_ids[:room])]
+
     def _present(self, row: int | None, entry_id: int) -> None:
         self.lines_present += 1
         if len(self.already_present) < self.KEPT:
@@ -412,7 +419,7 @@ def _line_number(value: object) -> int:
 
 _KEYS = "fupin_import_keys"
 _STAGE = "fupin_import_stage"
-_INSERTED = ("id", *LINE, "reverses_id", "batch_id", "created_by", "created_at", "row_hash")
+_INSERTED = (*LINE, "id", "reverses_id", "batch_id", "created_by", "created_at", "row_hash")
 # Fields compared when the same (supplier, ref, line) arrives again.
 _SAME_LINE = ("purchase_date", "canteen_id", "category_id", "product", "qty_mg", "amount_fen")
 _SAME_AT = tuple(LINE.index(f) for f in _SAME_LINE)
@@ -448,9 +455,17 @@ class _Writer:
         self.claimed_max = 0
         self.added_ids, self.added_rows = array("q"), array("q")
         self.sealable: chain.Sealable | None = None
+        self.optimistic = True  # see write
 
     def write(self, lines: list[tuple], rows: list[int | None], notices: list[str | None]) -> list[RowProblem]:
-        """Adds the chunk's new lines; returns the problems of the others (in row order)."""
+        """Adds the chunk's new lines; returns the problems of the others (in row order).
+
+        While chunks hold only new lines (a first import), a chunk is inserted straight away with
+        its conflicts skipped: when every line went in, no key of it was in the ledger or twice in
+        the file, and nothing else is to be checked. Otherwise that insert is undone and the chunk
+        goes the way below, as do the chunks after it until one holds no line already there."""
+        if self.optimistic and lines and self._insert(lines, rows, notices, new_only=True):
+            return []
         keys = list(map(_key_of, lines))
         problems: list[tuple[int, RowProblem]] = []
         probe = range(len(lines))
@@ -465,6 +480,7 @@ class _Writer:
                     probe.append(i)
         skip: set[int] = set(range(len(lines))).difference(probe)
         found = list(self._existing(keys, probe))
+        self.optimistic = not found and not skip
         if self._all_present(found, lines, rows):
             skip.update(map(_first, found))
             found = []
@@ -496,10 +512,9 @@ class _Writer:
             keep = [i not in skip for i in range(len(lines))]
             lines, rows, notices = (list(itertools.compress(x, keep)) for x in (lines, rows, notices))
         if lines:
-            self.result._add(lines, rows, notices, self.supplier_column)
             # Inserted even once a problem is found (the import is then rolled back), so that a later
             # row with the same key is still named.
-            self._insert(lines, rows)
+            self._insert(lines, rows, notices)
         problems.sort(key=lambda p: p[0])
         return [p for _, p in problems]
 
@@ -519,9 +534,21 @@ class _Writer:
                 or (self.added_ids and max(ids) >= self.added_ids[0])
                 or list(map(_same_found, found)) != [_same_of(lines[i]) for i in at]):
             return False
-        for entry_id, i in zip(ids, at):
-            self._claim(entry_id, rows[i])
-            self.result._present(rows[i], entry_id)
+        taken = list(map(rows.__getitem__, at))
+        if None in taken:
+            taken = [-1 if r is None else r for r in taken]
+        # ids above those claimed before: claimed_max is the largest, the bits are set in one loop.
+        self.claimed_max = max(ids)
+        if self.claimed_max < len(self.claimed) * 8:
+            claimed = self.claimed
+            for entry_id in ids:
+                claimed[entry_id >> 3] |= 1 << (entry_id & 7)
+            self.claimed_ids.extend(ids)
+            self.claimed_rows.extend(taken)
+        else:
+            for entry_id, row in zip(ids, taken):
+                self._claim(entry_id, _row_number(row))
+        self.result._present_many(taken, ids)
         return True
 
     def _existing(self, keys: list[tuple], probe: Sequence[int]) -> Iterator[tuple]:
@@ -529,7 +556,8 @@ class _Writer:
         if not probe:
             return
         bulk.empty(self.conn, _KEYS)
-        bulk.load(self.conn, _KEYS, ("idx", "supplier_id", "ref", "line"), ((i, *keys[i]) for i in probe))
+        bulk.load(self.conn, _KEYS, ("idx", "supplier_id", "ref", "line"),
+                  map(operator.add, zip(probe), map(keys.__getitem__, probe)))
         bulk.analyze(self.conn, _KEYS)
         compared = ", ".join(bulk.iso_date(self.conn, "p." + f) if f == "purchase_date" else "p." + f for f in _SAME_LINE)
         found = bulk.rows(
@@ -554,29 +582,46 @@ class _Writer:
             self.claimed_ids.append(entry_id)
             self.claimed_rows.append(-1 if row is None else row)
 
-    def _insert(self, lines: list[tuple], rows: list[int | None]) -> None:
-        first = bulk.reserve_ids(self.conn, Purchase.__table__, len(lines))
-        hashes = list(map(self.hash, lines))
+    def _insert(self, lines: list[tuple], rows: list[int | None], notices: list[str | None],
+                new_only: bool = False) -> bool:
+        """Inserts the lines with ids reserved ahead and their row hashes. With `new_only`, only when
+        every line is new: a line whose (supplier, ref, line, key_seq 1) an entry or an earlier line
+        already has is skipped by the unique key, and then the lines that went in are taken out
+        again and False is returned."""
+        table = Purchase.__table__
+        first = bulk.reserve_ids(self.conn, table, len(lines))
+        hashes = self.hash(lines)
         ids = range(first, first + len(lines))
-        tail = self.tail
-        records = [(i, *line, *tail, h) for i, line, h in zip(ids, lines, hashes)]
-        del lines
+        # Each line with its id, constants and hash appended (_INSERTED's order), tuple by tuple in C.
+        records = list(map(operator.add, lines, zip(ids, *map(itertools.repeat, self.tail), hashes)))
         if bulk.is_postgresql(self.conn):
             # COPY into the staging table, then one set-based insert: the PostgreSQL way to load many rows.
             bulk.empty(self.conn, _STAGE)
             bulk.load(self.conn, _STAGE, _INSERTED, records)
             cols = ", ".join(_INSERTED)
-            self.conn.exec_driver_sql(f"INSERT INTO purchases ({cols}) SELECT {cols} FROM {_STAGE} ORDER BY id")
+            # The staging table holds the rows as copied, in id order; no ORDER BY, whose sort of a chunk
+            # went to disk (a chunk is more than work_mem).
+            inserted = self.conn.exec_driver_sql(
+                f"INSERT INTO purchases ({cols}) SELECT {cols} FROM {_STAGE}"
+                + (" ON CONFLICT DO NOTHING" if new_only else "")).rowcount
         else:
-            bulk.load(self.conn, "purchases", _INSERTED, records)
+            inserted = bulk.load(self.conn, "purchases", _INSERTED, records, skip_conflicts=new_only)
+        del records
+        if new_only and inserted != len(lines):
+            if inserted:
+                self.conn.exec_driver_sql(f"DELETE FROM purchases WHERE id >= {first}")
+            bulk.release_ids(self.conn, table, first)
+            return False
+        self.result._add(lines, rows, notices, self.supplier_column)
         self.added_ids.extend(ids)
-        self.added_rows.extend(-1 if r is None else r for r in rows)
+        self.added_rows.extend(rows if None not in rows else [-1 if r is None else r for r in rows])
         if self.sealable is None:
             self.sealable = chain.Sealable(first, first - 1, hashlib.sha256())
         if first != self.sealable.last_id + 1:
             self.sealable.first_id = -1  # not consecutive: the seal reads the rows back
         self.sealable.add(zip(ids, hashes))
         self.sealable.last_id = ids[-1]
+        return True
 
     def hand_to_seal(self, session: Session) -> None:
         if self.sealable is not None and self.sealable.first_id > 0:
@@ -601,6 +646,7 @@ def _values(line: tuple) -> dict:
 
 
 CHUNK_ROWS = 20_000
+INDEXES_AFTER = 100_000  # a file of this many rows, and as many as the ledger holds, builds its date index at the end
 LISTED_PROBLEMS = 1_000  # a file with more bad rows lists these and counts the rest
 
 
@@ -687,13 +733,16 @@ def _import(session: Session, reader: TableReader, actor: str, dry_run: bool, to
             progress(done, reader.expected_rows)
 
     def write(writer: _Writer) -> ImportResult:
-        result, problems = _write_lines(reader.chunks(CHUNK_ROWS), parser, writer, counted)
-        if reader.problems:
-            raise InputFileError(str(reader.path), reader.problems.listed, reader.problems.more)
-        if not done:
-            raise FupinError(f"{reader.path}: no purchase lines under the header: nothing to import")
-        if problems:
-            raise InputFileError(str(reader.path), problems.listed, problems.more)
+        # A file as large as the ledger: its date index is built once at the end (db.bulk). When
+        # anything below raises, the savepoint's rollback brings the index back.
+        with bulk.indexes_built_after(writer.conn, Purchase.__table__, reader.expected_rows or 0, INDEXES_AFTER):
+            result, problems = _write_lines(reader.chunks(CHUNK_ROWS), parser, writer, counted)
+            if reader.problems:
+                raise InputFileError(str(reader.path), reader.problems.listed, reader.problems.more)
+            if not done:
+                raise FupinError(f"{reader.path}: no purchase lines under the header: nothing to import")
+            if problems:
+                raise InputFileError(str(reader.path), problems.listed, problems.more)
         return result
 
     result, batch = _all_or_nothing(session, actor, reader.path.name, reader.columns, dry_run, write)
