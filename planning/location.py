@@ -19,6 +19,7 @@ Otherwise (splittable, fractional demands, method "compact") the compact model i
 from __future__ import annotations
 
 import math
+import multiprocessing
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,10 +127,11 @@ def _check_location_inputs(fixed_cost: dict, capacity: dict, demand: dict, cost:
 
 
 def _solve_compact(fixed_cost: dict, capacity: dict, demand: dict, cost: dict, single_source: bool,
-                   solver: str, time_limit: float | None, start: float) -> LocationResult:
+                   solver: str, time_limit: float | None, start: float, threads: int | None = None) -> LocationResult:
     m = location_model(fixed_cost, capacity, demand, cost, single_source)
     build = time.perf_counter() - start
-    solved: SolveResult = run(m.prob, solver, time_limit)
+    options = {"threads": threads} if threads and solver == "highs" else None
+    solved: SolveResult = run(m.prob, solver, time_limit, highs_options=options)
     result = LocationResult(solved.status, solver, time.perf_counter() - start, gap=solved.gap,
                             reason=solved.message, build_seconds=build, bound=solved.bound)
     if solved.status == SolveStatus.INFEASIBLE and not result.reason:
@@ -160,27 +162,99 @@ def _read_location_solution(result: LocationResult, y: dict, x: dict, single_sou
 
 def _solve_single_source(fixed_cost: dict, capacity: dict, demand: dict, cost: dict, data: Instance,
                          solver: str, time_limit: float | None, start: float) -> LocationResult:
-    """The plan of least cost by branch and price; the compact model decides when the columns cannot
-    (no plan exists, or too few columns to say so)."""
+    """The plan of least cost by branch and price, with the compact model as a rival on the second
+    core for instances of RIVAL_PAIRS pairs or more (it proves loosely capacitated instances in a
+    second or two, where the columns' root alone takes several): the first proof ends both. The
+    compact model also decides when the columns cannot (no plan exists, or too few columns to say so)."""
     deadline = None if time_limit is None else start + time_limit
-    found = branch_and_price(data, solver, deadline)
+    rival = _CompactRival(fixed_cost, capacity, demand, cost, solver, time_limit) if len(cost) >= RIVAL_PAIRS else None
+    try:
+        found = branch_and_price(data, solver, deadline, stop=rival.proven if rival else None)
+        compact = None
+        if rival is not None:
+            compact = rival.result(wait=not found.proven)
+    finally:
+        if rival is not None:
+            rival.end()
+    if compact is not None and compact.status == SolveStatus.OPTIMAL:
+        compact.method, compact.steps = "compact (rival)", found.steps
+        compact.seconds = time.perf_counter() - start
+        return compact
     if found.plan is None and (found.root_infeasible or found.exhausted):
+        if compact is not None and compact.status == SolveStatus.INFEASIBLE:
+            return compact
         left = None if deadline is None else max(deadline - time.perf_counter(), 0.01)
         result = _solve_compact(fixed_cost, capacity, demand, cost, True, solver, left, start)
         result.steps = found.steps
         return result
     result = LocationResult(SolveStatus.TIME_LIMIT_NO_SOLUTION, solver, time.perf_counter() - start,
-                            method="columns", steps=found.steps)
-    result.bound = None if found.lower == -math.inf else found.lower
-    if found.plan is None:
+                            method="columns", steps=found.steps, reason=found.note)
+    lower = max(found.lower, compact.bound if compact is not None and compact.bound is not None else -math.inf)
+    result.bound = None if lower == -math.inf else lower
+    plan, upper = found.plan, found.upper
+    if compact is not None and compact.has_solution and compact.objective < upper - 1e-9 * max(1.0, abs(upper)):
+        result.assignment, result.open_sites, upper = compact.assignment, compact.open_sites, compact.objective
+        result.method = "compact (rival)"
+    elif plan is not None:
+        result.assignment = {data.points[i]: data.sites[j] for i, j in enumerate(plan)}
+        opened = set(plan.tolist())
+        result.open_sites = [j for k, j in enumerate(data.sites) if k in opened]
+    else:
         return result
-    result.status = SolveStatus.OPTIMAL if found.proven else SolveStatus.TIME_LIMIT_FEASIBLE
-    result.objective = found.upper
-    result.gap = 0.0 if found.proven else max(0.0, (found.upper - found.lower) / max(abs(found.upper), 1e-9))
-    result.assignment = {data.points[i]: data.sites[j] for i, j in enumerate(found.plan)}
-    opened = set(found.plan.tolist())
-    result.open_sites = [j for k, j in enumerate(data.sites) if k in opened]
+    proven = found.proven or lower >= upper - 1e-9 * max(1.0, abs(upper))
+    result.status = SolveStatus.OPTIMAL if proven else SolveStatus.TIME_LIMIT_FEASIBLE
+    result.objective = upper
+    result.bound = upper if proven else lower
+    result.gap = 0.0 if proven else max(0.0, (upper - lower) / max(abs(upper), 1e-9))
     return result
+
+
+RIVAL_PAIRS = 2000
+
+
+class _CompactRival:
+    """The compact model solved in a spawned process (HiGHS's threads do not survive a fork), one thread."""
+
+    def __init__(self, fixed_cost: dict, capacity: dict, demand: dict, cost: dict, solver: str,
+                 time_limit: float | None):
+        context = multiprocessing.get_context("spawn")
+        self.receive, send = context.Pipe(duplex=False)
+        self.process = context.Process(target=_compact_in_child, daemon=True,
+                                       args=(send, fixed_cost, capacity, demand, cost, solver, time_limit))
+        self.process.start()
+        send.close()
+        self.answer: LocationResult | None = None
+
+    def _poll(self, timeout: float = 0.0) -> None:
+        if self.answer is None:
+            try:
+                if self.receive.poll(timeout):
+                    self.answer = self.receive.recv()
+            except (EOFError, OSError):  # the child died: no answer
+                self.answer = LocationResult(SolveStatus.ERROR, "highs", 0.0, reason="the compact rival died")
+
+    def proven(self) -> bool:
+        self._poll()
+        return self.answer is not None and self.answer.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE)
+
+    def result(self, wait: bool) -> LocationResult | None:
+        """The rival's answer; with `wait`, block until it has one (it stops at its own time limit)."""
+        self._poll(None if wait else 0.0)
+        return self.answer
+
+    def end(self) -> None:
+        if self.process.is_alive():
+            self.process.terminate()
+        self.process.join()
+        self.receive.close()
+
+
+def _compact_in_child(send, fixed_cost: dict, capacity: dict, demand: dict, cost: dict, solver: str,
+                      time_limit: float | None) -> None:
+    result = _solve_compact(fixed_cost, capacity, demand, cost, True, solver, time_limit, time.perf_counter(),
+                            threads=1)
+    send.send(result)
+    send.close()
 
 
 # ---------------------------------------------------------------------------------------------

@@ -24,6 +24,7 @@ import heapq
 import math
 import time
 from dataclasses import dataclass, field, replace
+from typing import Callable
 from fractions import Fraction
 
 import numpy as np
@@ -185,6 +186,7 @@ class SiteColumns:
         self.node = Node.root(data)
         self.lp_seconds = 0.0
         self.pricing_seconds = 0.0
+        self.stop: Callable[[], bool] = lambda: False
         for j in range(m):  # a site open and serving nobody: keeps "= 1" rows feasible
             self.add(j, ())
 
@@ -317,7 +319,7 @@ class SiteColumns:
                 break  # priced at the master's own duals and nothing improves: LB(π) = LP value
             else:
                 smoothing.mispriced()
-            if deadline is not None and time.perf_counter() > deadline:
+            if (deadline is not None and time.perf_counter() > deadline) or self.stop():
                 return Relaxation(value, smoothing.bound, smoothing.center, False, iterations)
         return Relaxation(value, smoothing.bound, smoothing.center, True, iterations)
 
@@ -446,10 +448,13 @@ class Outcome:
     steps: dict = field(default_factory=dict)
 
 
-def branch_and_price(data: Instance, solver: str = "highs", deadline: float | None = None) -> Outcome:
-    """The least-cost single-source plan, proven when the search finishes before `deadline`."""
+def branch_and_price(data: Instance, solver: str = "highs", deadline: float | None = None,
+                     stop: Callable[[], bool] | None = None) -> Outcome:
+    """The least-cost single-source plan, proven when the search finishes before `deadline`; it also
+    ends, unproven, as soon as `stop()` says so (a rival proved the instance)."""
     start = time.perf_counter()
     columns = SiteColumns(data)
+    columns.stop = stop or (lambda: False)
     steps: dict = {}
     root = Node.root(data)
     columns.restrict(root)
@@ -653,7 +658,7 @@ class _Search:
                 settled[served] = True
 
     def timed_out(self) -> bool:
-        return self.deadline is not None and time.perf_counter() > self.deadline
+        return (self.deadline is not None and time.perf_counter() > self.deadline) or self.columns.stop()
 
 
 def _holds(node: Node, plan: np.ndarray) -> bool:
