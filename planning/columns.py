@@ -4,7 +4,8 @@ The county's model (KINDERGARTENS.md §2) is bin-packing-like: its LP relaxation
 over half-built kindergartens, so branch and bound finds good plans slowly. Here every column is
 one site's whole plan: the villages it serves and how it is built (new, attached, expanded). The
 master chooses at most one column per site so that every village is served; pricing a site is a
-knapsack over its villages' duals, solved by dynamic programming on the number of children.
+knapsack over its villages' duals, solved by dynamic programming on the number of children (the
+same `pricing.knapsack_by_load` as the facility-location engine, planning/site_columns.py).
 See KINDERGARTENS.md §4.
 """
 
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pulp
 
+from .pricing import items_at_load, knapsack_by_load
 from .solve import SolveResult, _swallow_highs_banner, int_value, run
 from .status import SolveStatus
 
@@ -157,27 +159,16 @@ class ColumnGeneration:
         for build in self.builds[site]:
             capacity = build.places + build.expand_max
             fit = [i for i in items if self.children[i] <= capacity]
+            weights = [self.children[i] for i in fit]
             # best[L]: the largest sum of duals of villages with exactly L children in all.
-            best = np.full(capacity + 1, -np.inf)
-            best[0] = 0.0
-            take = np.zeros((len(fit), capacity + 1), dtype=bool)
-            for k, i in enumerate(fit):
-                c = self.children[i]
-                shifted = np.full(capacity + 1, -np.inf)
-                shifted[c:] = best[:capacity + 1 - c] + duals[i]
-                take[k] = shifted > best + 1e-12
-                best = np.where(take[k], shifted, best)
+            best, take = knapsack_by_load(weights, [duals[i] for i in fit], capacity)
             load = np.arange(capacity + 1)
             value = best - sc.expand_cost_per_place * np.maximum(0, load - build.places)
             chosen_load = int(np.argmax(value))
             reduced = build.fixed_cost - value[chosen_load] - mu - rho * (build.new + build.attach)
             least = min(least, reduced)
             if reduced < -PRICING_TOLERANCE:
-                served, rest = [], chosen_load
-                for k in range(len(fit) - 1, -1, -1):
-                    if take[k, rest]:
-                        served.append(fit[k])
-                        rest -= self.children[fit[k]]
+                served = [fit[k] for k in items_at_load(take, weights, chosen_load)]
                 found.append((tuple(sorted(served)), build))
         return least, found
 
