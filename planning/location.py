@@ -24,8 +24,6 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import pulp
-
 from common.errors import FupinError
 
 from .location_model import location_model

@@ -722,7 +722,7 @@ def _best_swap(data, plan, cost, now, load):
 
 def _best_closing(data, plan, cost, now, load, count):
     """Close one open site and send its points, largest first, to the cheapest open site with room."""
-    best, best_site, best_to = np.inf, -1, None
+    best, best_to = np.inf, None
     for j in np.flatnonzero(count > 0):
         members = np.flatnonzero(plan == j)
         room = data.capacity - load
@@ -739,7 +739,7 @@ def _best_closing(data, plan, cost, now, load, count):
             delta += options[k] - now[i]
             to[i] = k
         if delta < best:
-            best, best_site, best_to = delta, j, to
+            best, best_to = delta, to
 
     def apply(p):
         for i, k in best_to.items():
