@@ -79,24 +79,32 @@ def large_cache(conn: Connection, mib: int = 64) -> Iterator[None]:
         conn.exec_driver_sql(f"PRAGMA cache_size = {before}")
 
 
-@contextmanager
-def indexes_built_after(conn: Connection, table: Table, rows_coming: int, at_least: int = 100_000) -> Iterator[None]:
-    """On SQLite, when at least `at_least` rows are about to go into `table` and as many as it
-    holds already, its non-unique indexes are dropped first and built again at the end, inside the
-    same transaction: one sort of the whole table instead of a random insert into each index for
-    every row. SQLite's DDL is transactional: when the block raises, the caller's rollback brings
-    the indexes back, and readers never see the table without them. Not on PostgreSQL, where a
-    dropped index would lock the table against every reader until the commit."""
-    if is_postgresql(conn) or rows_coming < at_least:
-        yield
-        return
-    held = conn.execute(select(func.max(table.c.id))).scalar() or 0
-    indexes = [ix for ix in table.indexes if not ix.unique] if rows_coming >= held else []
-    for ix in indexes:
-        ix.drop(conn)
-    yield
-    for ix in indexes:
-        ix.create(conn)
+class LateIndexes:
+    """On SQLite, a table's non-unique indexes built once at the end of a large load instead of row by
+    row: one sort of the whole table instead of a random insert into each index for every row. Only
+    when at least `at_least` rows are coming and as many as the table holds, and only once rows
+    went in (`rows_added`, after which they are dropped), so that a load that adds nothing keeps them.
+    SQLite's DDL is transactional: when the load fails, the caller's rollback brings the indexes
+    back, and readers never see the table without them. Not on PostgreSQL, where a dropped index
+    would lock the table against every reader until the commit."""
+
+    def __init__(self, conn: Connection, table: Table, rows_coming: int, at_least: int = 100_000):
+        self.conn, self.table = conn, table
+        self.wanted = (not is_postgresql(conn) and rows_coming >= at_least
+                       and rows_coming >= (conn.execute(select(func.max(table.c.id))).scalar() or 0))
+        self.dropped: list = []
+
+    def rows_added(self) -> None:
+        if self.wanted:
+            self.wanted = False
+            self.dropped = [ix for ix in self.table.indexes if not ix.unique]
+            for ix in self.dropped:
+                ix.drop(self.conn)
+
+    def build(self) -> None:
+        for ix in self.dropped:
+            ix.create(self.conn)
+        self.dropped = []
 
 
 def rows(conn: Connection, sql: str) -> Iterator[tuple]:

@@ -456,6 +456,7 @@ class _Writer:
         self.added_ids, self.added_rows = array("q"), array("q")
         self.sealable: chain.Sealable | None = None
         self.optimistic = True  # see write
+        self.late_indexes: bulk.LateIndexes | None = None  # indexes dropped after the first lines went in
 
     def write(self, lines: list[tuple], rows: list[int | None], notices: list[str | None]) -> list[RowProblem]:
         """Adds the chunk's new lines; returns the problems of the others (in row order).
@@ -613,6 +614,8 @@ class _Writer:
             bulk.release_ids(self.conn, table, first)
             return False
         self.result._add(lines, rows, notices, self.supplier_column)
+        if self.late_indexes is not None:
+            self.late_indexes.rows_added()
         self.added_ids.extend(ids)
         self.added_rows.extend(rows if None not in rows else [-1 if r is None else r for r in rows])
         if self.sealable is None:
@@ -646,7 +649,7 @@ def _values(line: tuple) -> dict:
 
 
 CHUNK_ROWS = 20_000
-INDEXES_AFTER = 100_000  # a file of this many rows, and as many as the ledger holds, builds its date index at the end
+INDEXES_AFTER = 100_000  # a file of this many rows, as many as the ledger holds, builds the date index at the end
 LISTED_PROBLEMS = 1_000  # a file with more bad rows lists these and counts the rest
 
 
@@ -733,16 +736,19 @@ def _import(session: Session, reader: TableReader, actor: str, dry_run: bool, to
             progress(done, reader.expected_rows)
 
     def write(writer: _Writer) -> ImportResult:
-        # A file as large as the ledger: its date index is built once at the end (db.bulk). When
-        # anything below raises, the savepoint's rollback brings the index back.
-        with bulk.indexes_built_after(writer.conn, Purchase.__table__, reader.expected_rows or 0, INDEXES_AFTER):
-            result, problems = _write_lines(reader.chunks(CHUNK_ROWS), parser, writer, counted)
-            if reader.problems:
-                raise InputFileError(str(reader.path), reader.problems.listed, reader.problems.more)
-            if not done:
-                raise FupinError(f"{reader.path}: no purchase lines under the header: nothing to import")
-            if problems:
-                raise InputFileError(str(reader.path), problems.listed, problems.more)
+        # A file as large as the ledger builds the date index once at the end (db.bulk.LateIndexes).
+        # When anything below raises, the savepoint's rollback brings the index back.
+        writer.late_indexes = bulk.LateIndexes(writer.conn, Purchase.__table__, reader.expected_rows or 0,
+                                               INDEXES_AFTER)
+        result, problems = _write_lines(reader.chunks(CHUNK_ROWS), parser, writer, counted)
+        if reader.problems:
+            raise InputFileError(str(reader.path), reader.problems.listed, reader.problems.more)
+        if not done:
+            raise FupinError(f"{reader.path}: no purchase lines under the header: nothing to import")
+        if problems:
+            raise InputFileError(str(reader.path), problems.listed, problems.more)
+        if not dry_run:  # a dry run is rolled back, which brings the index back
+            writer.late_indexes.build()
         return result
 
     result, batch = _all_or_nothing(session, actor, reader.path.name, reader.columns, dry_run, write)

@@ -134,8 +134,9 @@ def test_a_file_as_large_as_the_ledger_builds_the_date_index_at_the_end(master_e
     write_lines = ledger._write_lines
 
     def spying(chunks, parser, writer, progress=None):
+        written = write_lines(chunks, parser, writer, progress)
         seen.append({ix["name"] for ix in inspect(writer.conn).get_indexes("purchases")})
-        return write_lines(chunks, parser, writer, progress)
+        return written
 
     monkeypatch.setattr(ledger, "_write_lines", spying)
     before = _indexes(master_engine)
@@ -144,12 +145,16 @@ def test_a_file_as_large_as_the_ledger_builds_the_date_index_at_the_end(master_e
     rows.append([*rows[0][:7], "1.234", "MIX-LAST", "1"])
     with pytest.raises(InputFileError):
         import_file(master_engine, write_csv(tmp_path / "bad.csv", HEADER, rows), today=TODAY)
-    # On SQLite the index is dropped while the lines go in; PostgreSQL keeps it (a drop would lock out readers).
+    # On SQLite the index is dropped once lines went in; PostgreSQL keeps it (a drop would lock out readers).
     assert ("ix_purchases_date_canteen" in seen[0]) == (master_engine.dialect.name == "postgresql")
     assert _indexes(master_engine) == before  # the failed import's rollback brought it back
     rows[-1][7] = "1.23"
-    assert import_file(master_engine, write_csv(tmp_path / "good.csv", HEADER, rows), today=TODAY).lines_added == 301
+    dry = import_file(master_engine, write_csv(tmp_path / "good.csv", HEADER, rows), today=TODAY, dry_run=True)
+    assert dry.lines_added == 301 and _indexes(master_engine) == before  # rolled back, index and all
+    assert import_file(master_engine, tmp_path / "good.csv", today=TODAY).lines_added == 301
     assert _indexes(master_engine) == before
+    assert import_file(master_engine, tmp_path / "good.csv", today=TODAY).lines_present == 301
+    assert "ix_purchases_date_canteen" in seen[-1]  # nothing added: the index was kept
     assert import_file(master_engine, write_csv(tmp_path / "more.csv", HEADER, _rows(range(400, 600))),
                        today=TODAY).lines_added == 200
     assert "ix_purchases_date_canteen" in seen[-1]  # fewer lines than the ledger holds: the index is kept
