@@ -61,6 +61,8 @@ bench: install
 	$(BIN)/python benchmarks/bench_reports.py
 	$(BIN)/python benchmarks/bench_web.py
 	$(BIN)/python benchmarks/bench_kindergartens.py --counties 8 --jobs 2 --time-limit 10
+	$(BIN)/python benchmarks/bench_location.py --time-limit 60
+	$(BIN)/python benchmarks/bench_plans.py
 
 # Demo accounts get fresh random passwords each time; they are printed, for trying the web out.
 DEMO_USERS := wang:manager:--canteen=C01 li:manager:--institution=HNU-S caiwu:finance:--institution=HNU-S \
