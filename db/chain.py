@@ -22,7 +22,6 @@ import functools
 import hashlib
 import itertools
 import json
-import operator
 from dataclasses import dataclass
 from typing import Callable, Collection, Iterable, Mapping, Sequence
 
@@ -115,59 +114,38 @@ class _Pieces(dict):
         return piece
 
 
-_prefixed = "{}:{}".format
-
-
 def row_hasher(kind: str, names: Sequence[str], constants: Mapping[str, object],
-               rarely_repeated: Collection[str] = ()) -> Callable[[Sequence[Sequence]], list[str]]:
-    """`row_hash` of many rows at a time: each row a sequence of the columns `names`, as the database
+               rarely_repeated: Collection[str] = ()) -> Callable[[Sequence], str]:
+    """`row_hash` for many rows at a time: each row a sequence of the columns `names`, as the database
     is handed them (text, integers, booleans as 0/1, dates as ISO text, or None); every other
-    content column takes its value from `constants`. The same hashes as `row_hash`, computed column
-    by column with the interpreter's own loops (map, zip, str.join), so that a row costs no Python
-    bytecode at all: a value that repeats (a date, a supplier) is spelled once, a column that is
-    `rarely_repeated` is spelled cell by cell, and runs of constant columns are spelled once."""
-    plan: list[tuple[str, object]] = []  # ("const", text) | ("memo", (i, pieces)) | ("text" | "str", i)
+    content column takes its value from `constants`. The same hash as `row_hash` at a third of the
+    cost: the function is generated once, so that a row costs one f-string and one SHA-256, and a
+    value that repeats (a date, a supplier) is spelled once, unless its column is `rarely_repeated`."""
+    lines, pieces = ["def _hash(r):"], [kind]
+    scope: dict = {"_sha256": hashlib.sha256}
     columns = CHAINED[kind][0].columns
-    fixed = [kind]
-    for name, spell in _ENCODERS[kind]:
+    for k, (name, spell) in enumerate(_ENCODERS[kind]):
         if name in constants:
             value = constants[name]
-            fixed.append("~" if value is None else f"{len(spell(value))}:{spell(value)}")
+            scope[f"c{k}"] = "~" if value is None else f"{len(spell(value))}:{spell(value)}"
+            pieces.append(f"{{c{k}}}")
             continue
-        if fixed:
-            plan.append(("const", "|".join(fixed)))
-            fixed = []
         i = names.index(name)
-        if name in rarely_repeated and not columns[name].nullable:
-            # Text columns arrive as text; the others are spelled by str().
-            plan.append(("text" if isinstance(columns[name].type, (String, Date)) else "str", i))
+        if name not in rarely_repeated:
+            scope[f"m{k}"] = _Pieces(str)
+            pieces.append(f"{{m{k}[r[{i}]]}}")
+            continue
+        # Text columns arrive as text; the others are spelled by str().
+        value = f"r[{i}]" if isinstance(columns[name].type, (String, Date)) else f"str(r[{i}])"
+        if columns[name].nullable:
+            lines.append(f"    p{k} = '~' if r[{i}] is None else f'{{len(s := {value})}}:{{s}}'")
+            pieces.append(f"{{p{k}}}")
         else:
-            plan.append(("memo", (i, _Pieces(str))))
-    if fixed:
-        plan.append(("const", "|".join(fixed)))
-
-    def hashes(rows: Sequence[Sequence]) -> list[str]:
-        if not rows:
-            return []
-        cells = list(zip(*rows))
-        n = len(rows)
-        parts: list = []
-        for how, what in plan:
-            if how == "const":
-                parts.append(itertools.repeat(what, n))
-            elif how == "memo":
-                i, pieces = what
-                parts.append(map(pieces.__getitem__, cells[i]))
-            else:
-                texts = cells[what] if how == "text" else list(map(str, cells[what]))
-                parts.append(map(_prefixed, map(len, texts), texts))
-        joined = map("|".join, zip(*parts))
-        return list(map(_hexdigest, map(hashlib.sha256, map(str.encode, joined))))
-
-    return hashes
-
-
-_hexdigest = operator.methodcaller("hexdigest")
+            lines.append(f"    s{k} = {value}")
+            pieces.append(f"{{len(s{k})}}:{{s{k}}}")
+    lines.append(f'    return _sha256(f"{"|".join(pieces)}".encode()).hexdigest()')
+    exec(compile("\n".join(lines), f"<row_hasher {kind}>", "exec"), scope)
+    return scope["_hash"]
 
 
 @dataclass

@@ -591,7 +591,7 @@ class _Writer:
         again and False is returned."""
         table = Purchase.__table__
         first = bulk.reserve_ids(self.conn, table, len(lines))
-        hashes = self.hash(lines)
+        hashes = list(map(self.hash, lines))
         ids = range(first, first + len(lines))
         # Each line with its id, constants and hash appended (_INSERTED's order), tuple by tuple in C.
         records = list(map(operator.add, lines, zip(ids, *map(itertools.repeat, self.tail), hashes)))

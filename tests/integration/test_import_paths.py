@@ -1,6 +1,7 @@
 """Issue 13, the fast paths of an import: a chunk of new lines inserted straight away (and undone when
 one of them was not new), a plain amounts column read as one text, a chunk of plain CSV rows taken
-whole, row hashes computed a column at a time. Each must say and store exactly what the careful way does."""
+whole, the date index built at the end, row hashes of many rows. Each must say and store exactly what
+the careful way does."""
 
 from __future__ import annotations
 
@@ -111,12 +112,13 @@ def test_a_chunk_of_plain_rows_taken_whole_numbers_rows_as_read_one_by_one(tmp_p
     st.integers(1, 10 ** 12), st.integers(1, 10 ** 11), st.text(min_size=1, max_size=12), st.integers(1, 9999),
     st.integers(1, 3), st.booleans(), st.sampled_from(["none", "mall", "village", "certified"]),
     st.one_of(st.none(), st.text(max_size=10)), st.one_of(st.none(), st.text(max_size=20))), min_size=1, max_size=20))
-def test_row_hashes_a_column_at_a_time_are_row_hash(values):
+def test_row_hasher_says_what_row_hash_says(values):
     lines = [(d.isoformat(), c, s, k, p, q, u, mg, fen, ref, line, int(pa), src, cert, note, seq)
              for d, c, s, k, p, q, u, mg, fen, ref, line, seq, pa, src, cert, note in values]
     constants = {"reverses_id": None, "batch_id": 7, "created_by": "tester",
                  "created_at": dt.datetime(2025, 5, 1, 8, 30, 15, tzinfo=dt.UTC)}
-    hashes = chain.row_hasher("purchases", ledger.LINE, constants, ("ref", "note", "qty_mg", "amount_fen"))(lines)
+    hashes = list(map(chain.row_hasher("purchases", ledger.LINE, constants, ("ref", "note", "qty_mg", "amount_fen")),
+                      lines))
     for line, digest in zip(lines, hashes):
         row = dict(zip(ledger.LINE, line)) | constants
         row["purchase_date"] = dt.date.fromisoformat(row["purchase_date"])
