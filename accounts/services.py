@@ -15,7 +15,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from common.cells import check_text, clean_text
 from common.errors import FupinError
 from db import UnitOfWork
-from db.models import Canteen, Institution, LoginFailure, User, UserScope, WebSession, utcnow
+from db.models import Canteen, Institution, LoginFailure, User, UserScope, WebSession, as_utc, utcnow
 from procure import audit
 
 from .access import Access, Role, access_of
@@ -210,7 +210,7 @@ def session_user(uow: UnitOfWork, session_id: str, settings: WebSettings = SETTI
     if row is None or row.ended:
         return None
     now = utcnow()
-    created, seen = (t if t.tzinfo else t.replace(tzinfo=dt.UTC) for t in (row.created_at, row.last_seen))
+    created, seen = as_utc(row.created_at), as_utc(row.last_seen)
     user = uow.session.get(User, row.user_id)
     if (user is None or user.disabled or now - seen > dt.timedelta(minutes=settings.idle_minutes)
             or now - created > dt.timedelta(hours=settings.absolute_hours)):

@@ -27,7 +27,7 @@ from typing import Callable, Collection, Iterable, Mapping, Sequence
 
 from sqlalchemy import Boolean, Connection, Date, DateTime, String, Table, bindparam, func, select, update
 
-from .models import AuditEvent, ChainLink, Purchase, ReportIssue, utcnow
+from .models import AuditEvent, ChainLink, Purchase, ReportIssue, as_utc, utcnow
 
 GENESIS = "0" * 64
 # The chained tables in the order a commit seals them, with what a message calls one row.
@@ -52,9 +52,7 @@ _STREAM = 20_000
 
 @functools.lru_cache(maxsize=4096)
 def _moment(value: dt.datetime) -> str:
-    if value.tzinfo is None:  # SQLite keeps the UTC fields without the zone
-        value = value.replace(tzinfo=dt.UTC)
-    return value.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
+    return as_utc(value).astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.%f")
 
 
 @functools.lru_cache(maxsize=4096)

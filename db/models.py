@@ -59,6 +59,11 @@ def utcnow() -> dt.datetime:
     return dt.datetime.now(dt.UTC).replace(microsecond=0)
 
 
+def as_utc(moment: dt.datetime) -> dt.datetime:
+    """A stored moment with its zone: SQLite hands DateTime(timezone=True) back without one (UTC)."""
+    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)
+
+
 class Institution(Base):
     __tablename__ = "institutions"
     id: Mapped[int] = mapped_column(primary_key=True)

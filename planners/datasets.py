@@ -21,6 +21,7 @@ from sqlalchemy import func, select
 from accounts.access import Access
 from common.cells import check_text
 from common.errors import FupinError
+from common.tables import table_file
 from db.engine import UnitOfWork
 from db.models import PlanDataSet
 
@@ -169,8 +170,8 @@ def _check_allocation(folder: Path) -> tuple[str, list[list[str]]]:
 
     problems, frames = [], {}
     for name in ALLOCATION_FILES:
-        path = _present(folder, FILES[name])
-        if path is None:
+        path = table_file(folder, FILES[name])
+        if not path.exists():
             continue
         try:
             frames[name] = READERS[name](path)
@@ -194,14 +195,6 @@ def _check_allocation(folder: Path) -> tuple[str, list[list[str]]]:
     parts = [f"{len(counties)} counties"] + [what for name, what in (
         ("teacher_needs", "teacher needs"), ("graduate_needs", "graduate needs and applicants")) if name in frames]
     return ", ".join(parts), [[str(c), str(n)] for c, n in zip(counties["code"], counties["name"])]
-
-
-def _present(folder: Path, name: str) -> Path | None:
-    for suffix in SUFFIXES:
-        path = folder / (Path(name).stem + suffix)
-        if path.exists():
-            return path
-    return None
 
 
 def _collect(problems: list[str], check) -> None:

@@ -26,7 +26,7 @@ from sqlalchemy import select, update
 from accounts.access import Access, Role
 from common.errors import FupinError
 from db.engine import UnitOfWork
-from db.models import JobState, PlanDataSet, PlanJob, utcnow
+from db.models import JobState, PlanDataSet, PlanJob, as_utc, utcnow
 from planning.options import SOLVERS
 from planning.scenarios import MODEL_KIND
 
@@ -188,7 +188,7 @@ def reap(uow: UnitOfWork, root: Path | None, settings: PlannerSettings = SETTING
     now = now or utcnow()
     stale = list(uow.session.scalars(_stale(now, settings).with_for_update(skip_locked=True)))
     for job in stale:
-        last = _as_utc(job.heartbeat_at)
+        last = as_utc(job.heartbeat_at)
         job.state, job.finished_at = JobState.FAILED, now
         job.reason = (f"the worker running it ({job.worker}) stopped answering at {last:%Y-%m-%d %H:%M:%S} UTC "
                       "(killed, crashed or cut off); nothing of the run was kept. Start it again.")
@@ -205,7 +205,3 @@ def remove_run_files(root: Path, job: PlanJob) -> None:
     for path in [folder, *folder.parent.glob(f".{job.stored_as}.*")]:
         shutil.rmtree(path, ignore_errors=True)
 
-
-def _as_utc(moment: dt.datetime) -> dt.datetime:
-    # SQLite hands back naive datetimes for DateTime(timezone=True) columns.
-    return moment if moment.tzinfo else moment.replace(tzinfo=dt.UTC)

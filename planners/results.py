@@ -10,11 +10,10 @@ import json
 from pathlib import Path
 
 from common.errors import FupinError
-from planning.status import gap_words, stages_words, status_label, status_sentence
+from planning import runs
+from planning.status import stages_sentence, status_label
 
-RUN_FILES = {"teachers": ("allocation.csv", "summary.json", "report.pdf"),
-             "graduates": ("allocation.csv", "summary.json", "report.pdf"),
-             "kindergartens": ("sites.csv", "assignments.csv", "summary.json", "report.pdf")}
+RUN_FILES = {"teachers": runs.RUN_FILES, "graduates": runs.RUN_FILES, "kindergartens": runs.KINDERGARTEN_RUN_FILES}
 ACTIONS = ("new", "attached", "expand")
 
 
@@ -28,10 +27,8 @@ def read_summary(folder: Path) -> dict:
 def county_words(county: dict, lang: str) -> str:
     """A county's status: which stages are proven, and the gap of an unproven cost."""
     proven = county.get("proven") or {}
-    if county.get("cost") is None:
-        return status_sentence(county["status"], county.get("mip_gap"), lang)
-    words = stages_words(bool(proven.get("cost")), bool(proven.get("children_km")), lang).sentence
-    return words if proven.get("cost") else f"{words} ({gap_words(county.get('mip_gap'), lang)})"
+    return stages_sentence(county["status"], county.get("cost") is not None, bool(proven.get("cost")),
+                           bool(proven.get("children_km")), county.get("mip_gap"), lang)
 
 
 def kindergarten_view(folder: Path, lang: str) -> dict:

@@ -27,7 +27,7 @@ from .columns import ColumnOutcome, cost_step, round_up, solve_by_columns
 from .columns import Plan as ColumnPlan
 from .inputs import Scenario
 from .solve import SolveResult, int_value, run
-from .status import SolveStatus, gap_words, has_solution, stages_words, status_label, status_sentence
+from .status import SolveStatus, has_solution, stages_sentence, stages_words, status_label
 
 EARTH_RADIUS_KM = 6371.0088
 ACTIONS = ("existing", "expand", "attached", "new")
@@ -362,10 +362,8 @@ class CountyPlan:
 
     def stage_sentence(self, lang: str = "en") -> str:
         """The status in words, saying which stage is proven (and the gap of an unproven cost)."""
-        if not self.has_solution:
-            return status_sentence(self.status, self.gap, lang)
-        words = stages_words(self.proven["cost"], self.proven["children_km"], lang).sentence
-        return words if self.status == SolveStatus.OPTIMAL else f"{words} ({gap_words(self.gap, lang)})"
+        return stages_sentence(self.status, self.has_solution, self.proven["cost"], self.proven["children_km"],
+                               self.gap, lang)
 
     def describe(self, lang: str = "en") -> str:
         return self.stage_sentence(lang) + (f": {self.reason}" if self.reason else "")

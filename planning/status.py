@@ -116,3 +116,12 @@ STAGES: dict[str, dict[tuple[bool, bool], StatusWords]] = {
 def stages_words(cost_proven: bool, km_proven: bool, lang: str = "en") -> StatusWords:
     """Which stages of a two-stage plan are proven; children-km counts only once the cost is proven."""
     return STAGES[_lang(lang)][(cost_proven, cost_proven and km_proven)]
+
+
+def stages_sentence(status: str, has_plan: bool, cost_proven: bool, km_proven: bool, gap: float | None,
+                    lang: str = "en") -> str:
+    """A two-stage plan's status in words: which stage is proven, and the gap of an unproven cost."""
+    if not has_plan:
+        return status_sentence(status, gap, lang)
+    words = stages_words(cost_proven, km_proven, lang).sentence
+    return words if cost_proven else f"{words} ({gap_words(gap, lang)})"
