@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pulp
 
-from .pricing import items_at_load, knapsack_by_load
+from .pricing import items_at_load, knapsack_by_load, knapsack_suffixes
 from .solve import SolveResult, _swallow_highs_banner, int_value, run
 from .status import SolveStatus
 
@@ -41,6 +41,7 @@ class ColumnSettings:
     per_village: int = 3  # cuts a village may enter per round (spreads the cuts over the county)
     violation: float = 0.05  # a triple's left side must exceed 1 by this much
     pricing_limit: int = 200  # columns listed per site when pricing must count the cuts' duals
+    least_rise: float = 0.5  # in cost steps: a round that lifts z_LP by less ends the rounds
     first_plan_share: float = 0.4  # of the time left, for the master in integers over the first columns
 
 
@@ -333,20 +334,20 @@ class ColumnGeneration:
                 return LinearMaster(value, duals, bound, False, False, iterations)
 
     def enumerate(self, duals: np.ndarray, slack: float, limit: int,
-                  deadline: float | None = None) -> list[Column] | None:
-        """Every column whose reduced cost (cuts counted) is at most `slack`; None if more than `limit`
-        or past `deadline`.
+                  deadline: float | None = None) -> list[tuple[Column, float]] | None:
+        """Every column whose reduced cost (cuts counted) is at most `slack`, with that reduced cost;
+        None if more than `limit` or past `deadline`.
 
         A plan costing at most z_LP + slack uses only such columns (KINDERGARTENS.md §4).
         """
-        out: list[Column] = []
+        out: list[tuple[Column, float]] = []
         for v in self.villages:
             if deadline is not None and time.perf_counter() > deadline:
                 return None
             listed, complete = self._within(v.code, duals, slack, limit - len(out))
             if not complete:
                 return None
-            out += [self._column(v.code, served, build) for served, build, _ in listed]
+            out += [(self._column(v.code, served, build), reduced) for served, build, reduced in listed]
         return out
 
     def _within(self, site: str, duals: np.ndarray, slack: float,
@@ -355,8 +356,8 @@ class ColumnGeneration:
         build, reduced cost); and False when there are more than `limit` (the list then stops there).
 
         Depth first over the villages by falling dual. A cut's penalty -σ ⌊|S ∩ T|/2⌋ enters when the
-        second village of its triple does and never leaves, so a branch is cut when even all the
-        duals still to come cannot bring it within `slack`.
+        second village of its triple does and never leaves, so a branch is cut when even the best
+        duals still to come that fit (`knapsack_suffixes`) cannot bring it within `slack`.
         """
         per_place = self.model.scenario.expand_cost_per_place
         penalties = self._penalties(duals)
@@ -366,7 +367,7 @@ class ColumnGeneration:
             capacity = build.places + build.expand_max
             fit = [i for i in items if self.children[i] <= capacity]
             gain = [max(0.0, duals[i]) for i in fit]
-            rest = np.concatenate([np.cumsum(gain[::-1])[::-1], [0.0]]) if fit else np.zeros(1)
+            rest = knapsack_suffixes([self.children[i] for i in fit], gain, capacity)
             base = self._build_reduced(site, build, duals)
             stack: list[tuple[int, int, float, tuple[int, ...]]] = [(0, 0, 0.0, ())]
             while stack:
@@ -381,8 +382,8 @@ class ColumnGeneration:
                     if load + c > capacity:
                         continue
                     penalty = sum(w for a, b, w in penalties.get(fit[j], ()) if (a in served) != (b in served))
-                    # Later villages can only lower the reduced cost by their duals.
-                    if (base - value - gain[j] + penalty - rest[j + 1]
+                    # Later villages can only lower the reduced cost by the duals of those that still fit.
+                    if (base - value - gain[j] + penalty - rest[j + 1, capacity - load - c]
                             + per_place * max(0, load + c - build.places) > slack):
                         continue
                     stack.append((j + 1, load + c, value + gain[j] - penalty, served + (fit[j],)))
@@ -445,11 +446,6 @@ class ColumnGeneration:
             if t.code in self.populous_row:
                 prob += (pulp.LpAffineExpression(counted.get(t.code, [])) >= self.model.kindergartens_to_add(t),
                          f"populous_{t.code}")
-        if partition:  # the subset-row cuts hold for every plan serving each village once
-            for k, triple in enumerate(self.cuts):
-                terms = [(var, 1) for var, c in zip(choose, unique) if subset_row_coefficient(c.served, triple)]
-                if len(terms) > 1:
-                    prob += pulp.LpAffineExpression(terms) <= 1, f"subset_row_{k}"
         if new_count is not None:
             prob += (pulp.LpAffineExpression([(var, 1) for var, c in zip(choose, unique) if c.build.new])
                      == new_count, "new_count")
@@ -628,7 +624,9 @@ def _subset_rows(state: _ColumnRun) -> ColumnOutcome | None:
         out.iterations += lp.iterations
         if not lp.converged:
             break
-        state.lp = lp
+        rise, state.lp = lp.value - state.lp.value, lp
+        if rise < SETTINGS.least_rise * cg.step:  # pricing with cuts costs more than such rounds gain
+            break
     out.columns, out.cuts = len(cg.columns), len(cg.cuts)
     out.lower_bound = max(out.lower_bound or 0, round_up(state.lp.bound, cg.step))
     state.lap("subset_rows")
@@ -660,8 +658,8 @@ class _Branch:
     new_count: int
     lp: LinearMaster
     bound: int  # every plan of the branch costs at least this
-    pool: list[Column] | None = None  # every column of the branch's plans costing at most `listed_to`
-    listed_to: int = 0
+    pool: list[tuple[Column, float]] | None = None  # with reduced costs: every column of the branch's
+    listed_to: int = 0                              # plans costing at most `listed_to`
     cost: int | None = None  # the branch's least cost, once proven
 
 
@@ -700,18 +698,19 @@ def _split_by_new_count(state: _ColumnRun) -> ColumnOutcome | None:
     return None
 
 
-def _list_columns(state: _ColumnRun, branch: _Branch, upper: int) -> bool:
-    """The branch's pool: every column with reduced cost at most upper - z_k (+ margin), all that a
-    plan of the branch costing at most `upper` can use. False when too many or out of time."""
-    if branch.pool is not None and branch.listed_to >= upper:
-        return True
+def _pool(state: _ColumnRun, branch: _Branch, upper: int) -> list[Column] | None:
+    """Every column with reduced cost at most upper - z_k (+ margin): all that a plan of the branch
+    costing at most `upper` can use. Listed once, to the largest `upper` asked, and filtered by
+    reduced cost after. None when too many or out of time."""
+    if branch.pool is None or branch.listed_to < upper:
+        found = state.cg.enumerate(branch.lp.duals, upper - branch.lp.value + state.margin,
+                                   state.enumeration_limit, state.deadline)
+        if found is None:
+            return None
+        branch.pool, branch.listed_to = found, upper
+        state.out.enumerated = max(state.out.enumerated or 0, len(found))
     slack = upper - branch.lp.value + state.margin
-    found = state.cg.enumerate(branch.lp.duals, slack, state.enumeration_limit, state.deadline)
-    if found is None:
-        return False
-    branch.pool, branch.listed_to = found, upper
-    state.out.enumerated = (state.out.enumerated or 0) + len(found)
-    return True
+    return [column for column, reduced in branch.pool if reduced <= slack]
 
 
 def _in_branch(columns: list[Column], branch: _Branch) -> list[Column] | None:
@@ -729,26 +728,33 @@ def _exact_master(state: _ColumnRun) -> ColumnOutcome | None:
     # (SY: 13 s against 28 s; KINDERGARTENS.md §4). The first plan, so reduced, is a start.
     state.chosen = cg.exact_cover(state.chosen)
     stopped = ""
-    waiting = list(state.branches)
+    waiting = [b for b in state.branches if b.bound < out.plan.cost]
+    # Every pool listed first, the smallest solved first: a better plan found there shrinks the others.
+    for branch in list(waiting):
+        if _pool(state, branch, out.plan.cost) is None:
+            stopped = f"more than {state.enumeration_limit} columns within the gap, or no time left"
+            waiting.remove(branch)
     while waiting:
-        branch = min(waiting, key=lambda b: b.bound)
-        waiting.remove(branch)
         upper = out.plan.cost
-        if branch.bound >= upper:
+        waiting = [b for b in waiting if b.bound < upper]
+        if not waiting:
+            break
+        pools = {b.new_count: _pool(state, b, upper) for b in waiting}
+        branch = min(waiting, key=lambda b: len(pools[b.new_count]))
+        waiting.remove(branch)
+        if state.past_deadline():
+            stopped = stopped or "no time left for the exact search over columns"
             continue
-        if state.past_deadline() or not _list_columns(state, branch, upper):
-            stopped = stopped or f"more than {state.enumeration_limit} columns within the gap, or no time left"
-            continue
-        pool = branch.pool + (_in_branch(state.chosen, branch) or [])
-        best, chosen = cg.integer_master(pool, state.solver, state.left(), start=_in_branch(state.chosen, branch),
-                                         partition=True, new_count=branch.new_count)
+        start = _in_branch(state.chosen, branch)
+        best, chosen = cg.integer_master(pools[branch.new_count] + (start or []), state.solver, state.left(),
+                                         start=start, partition=True, new_count=branch.new_count)
         if chosen and cg.plan(chosen).cost < upper:
             out.plan, state.chosen = cg.plan(chosen), chosen
         if best.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE):
-            # Over the pool the branch's least cost is exact up to `listed_to`; beyond, only that it is more.
+            # Over the pool the branch's least cost is exact up to `upper`; beyond, only that it is more.
             least = cg.plan(chosen).cost if chosen else math.inf
-            branch.cost = least if least <= branch.listed_to else None
-            branch.bound = max(branch.bound, int(min(least, branch.listed_to + cg.step)))
+            branch.cost = least if least <= upper else None
+            branch.bound = max(branch.bound, int(min(least, upper + cg.step)))
         else:
             if best.bound is not None:
                 branch.bound = max(branch.bound, round_up(best.bound, cg.step))
@@ -772,12 +778,12 @@ def _children_km_master(state: _ColumnRun) -> ColumnOutcome:
     for branch in state.branches:
         if branch.bound > cheapest or (branch.cost is not None and branch.cost > cheapest):
             continue
-        if state.past_deadline() or not _list_columns(state, branch, cheapest):
+        pool = None if state.past_deadline() else _pool(state, branch, cheapest)
+        if pool is None:
             proven = False
             continue
-        slack = cheapest - branch.lp.value + state.margin
         start = _in_branch(state.chosen, branch)
-        pool = [c for c in branch.pool if cg.reduced_cost(c, branch.lp.duals) <= slack] + (start or [])
+        pool += start or []
         nearest, chosen = cg.integer_master(pool, state.solver, state.left(), then_km=True, start=start,
                                             partition=True, new_count=branch.new_count)
         # Infeasible: the branch has no plan at the cheapest cost.
