@@ -11,7 +11,8 @@ import planning.columns as columns
 from planning.columns import ColumnGeneration, solve_by_columns, subset_row_coefficient, violated_subset_rows
 from planning.kindergartens import KindergartenModel, KindergartenScenario
 
-from tests.planning.test_kindergartens import _rules_optimum, _sample_county, _tiny_counties, _varied_tiny_counties
+from tests.planning.test_kindergartens import (_sample_county, _tiny_counties, _varied_tiny_counties,
+                                              assert_both_stages_match_the_rules)
 
 # Every triple some fractional column pair touches becomes a cut, violated or not: valid all the same
 # for plans serving each village once, and many more penalties for pricing and enumeration to count.
@@ -103,14 +104,7 @@ def test_with_many_cuts_both_stages_match_every_plan_enumerated(every_cut):
     cases = [(c, None) for c in _tiny_counties(seed=11, count=6)]
     cases += [(c, scenario) for c in _varied_tiny_counties(seed=5, count=6)]
     for county, sc in cases:
-        best = _rules_optimum(county, sc)
-        plan = KindergartenModel(county, sc).solve("highs", 30)
-        if best is None:
-            assert not plan.has_solution
-            continue
-        assert plan.summary()["proven"] == {"cost": True, "children_km": True}
-        assert plan.cost == best[0]
-        assert plan.children_km == pytest.approx(best[1], rel=1e-4, abs=0.05)
+        assert_both_stages_match_the_rules(county, sc)
 
 
 def test_the_split_covers_every_count_of_new_kindergartens_within_the_best_cost():
