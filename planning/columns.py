@@ -528,8 +528,8 @@ class ColumnOutcome:
     plan: Plan | None = None
     km_proven: bool = False
     columns: int = 0
-    enumerated: int | None = None
-    cuts: int = 0
+    enumerated: int | None = None  # the largest branch's pool
+    cuts: int = 0  # subset-row cuts in the master
     iterations: int = 0
     seconds: float = 0.0
     note: str = ""
@@ -574,6 +574,7 @@ class _ColumnRun:
         self.lp: LinearMaster | None = None
         self.chosen: list[Column] = []  # the columns of the best plan so far
         self.branches: list[_Branch] = []  # the counts of new kindergartens a plan within UB may build
+        self.next_count: dict[int, int | None] = {}  # per side (down -1, up +1), None once closed
         # A plan's other columns may each be below 0 by up to PRICING_TOLERANCE (they were left out).
         self.margin = 1.0 + PRICING_TOLERANCE * len(self.cg.villages)
 
@@ -664,38 +665,54 @@ class _Branch:
 
 
 def _split_by_new_count(state: _ColumnRun) -> ColumnOutcome | None:
-    """Branches on the number of new kindergartens: the master LP with Σ_j n_j λ_j = k for every k
-    whose bound is at most the best plan's cost UB.
+    """Branches on the number of new kindergartens: the master LP with Σ_j n_j λ_j = k, first at the
+    two counts around the root LP's; `_next_count` adds the others as the exact step needs them.
 
     A new kindergarten costs far more than anything else, and the root LP opens fractions of several:
     fixing the count lifts z_k well above z_LP (TC: 29.02M at the root; 29.22M and 29.39M at 5
-    and 6 against UB 29.24M). z_k is convex in k (an LP's value in its right-hand side) and the
-    best plan's k has z_k ≤ UB, so the counts within UB form an interval around it, scanned
-    outwards until z_k > UB.
+    and 6 against UB 29.24M).
     """
     cg, out = state.cg, state.out
-    upper, first = out.plan.cost, sum(c.build.new for c in state.chosen)
-    for direction, count in ((-1, first), (1, first + 1)):
-        while count >= 0:
-            if state.past_deadline():
-                cg.fix_new_count(None)
-                return state.lap("split", "no time left for the branches on new kindergartens", out_of_time=True)
-            cg.fix_new_count(count)
-            lp = cg.relax(state.deadline)
-            out.iterations += lp.iterations
-            if not lp.converged:
-                cg.fix_new_count(None)
-                return state.lap("split", "column generation did not finish in a branch", out_of_time=True)
-            bound = round_up(lp.bound, cg.step)
-            if bound > upper:  # and so for every count farther out
-                break
-            state.branches.append(_Branch(count, lp, bound))
-            count += direction
-    cg.fix_new_count(None)
+    values = np.asarray(cg.h.getSolution().col_value)[cg.artificial:]
+    middle = math.floor(sum(v for v, c in zip(values, cg.columns) if c.build.new) + 1e-6)
+    state.next_count = {-1: middle, 1: middle + 1}
+    for direction in (-1, 1):
+        if not _next_count(state, direction):
+            return state.lap("split", "no time left for the branches on new kindergartens", out_of_time=True)
     out.columns = len(cg.columns)
-    out.lower_bound = max(out.lower_bound or 0, min((b.bound for b in state.branches), default=upper))
     state.lap("split")
     return None
+
+
+def _next_count(state: _ColumnRun, direction: int) -> bool:
+    """The branch of the next count on one side (down: -1, up: +1), or that side closed; False when
+    out of time.
+
+    z_k is convex in k (an LP's value in its right-hand side), so the counts whose plans may cost at
+    most UB form an interval, and it holds the best plan's count. A count beyond the best plan's
+    whose bound exceeds UB therefore ends its side: every count farther out exceeds UB too.
+    """
+    cg, out = state.cg, state.out
+    count, upper = state.next_count[direction], out.plan.cost
+    if count < 0:
+        state.next_count[direction] = None
+        return True
+    if state.past_deadline():
+        return False
+    cg.fix_new_count(count)
+    lp = cg.relax(state.deadline)
+    cg.fix_new_count(None)
+    out.iterations += lp.iterations
+    if not lp.converged:
+        return False
+    bound = round_up(lp.bound, cg.step)
+    best_count = sum(c.build.new for c in state.chosen)
+    if bound > upper and (count - best_count) * direction > 0:
+        state.next_count[direction] = None
+    else:
+        state.branches.append(_Branch(count, lp, bound))
+        state.next_count[direction] = count + direction
+    return True
 
 
 def _pool(state: _ColumnRun, branch: _Branch, upper: int) -> list[Column] | None:
@@ -727,21 +744,30 @@ def _exact_master(state: _ColumnRun) -> ColumnOutcome | None:
     # pool too (its cost is at most the first plan's). HiGHS proves the partition model faster
     # (SY: 13 s against 28 s; KINDERGARTENS.md §4). The first plan, so reduced, is a start.
     state.chosen = cg.exact_cover(state.chosen)
-    stopped = ""
-    waiting = [b for b in state.branches if b.bound < out.plan.cost]
-    # Every pool listed first, the smallest solved first: a better plan found there shrinks the others.
-    for branch in list(waiting):
-        if _pool(state, branch, out.plan.cost) is None:
-            stopped = f"more than {state.enumeration_limit} columns within the gap, or no time left"
-            waiting.remove(branch)
-    while waiting:
+    stopped, tried = "", set()
+    while True:
         upper = out.plan.cost
-        waiting = [b for b in waiting if b.bound < upper]
+        waiting = [b for b in state.branches if b.bound < upper and b.new_count not in tried]
         if not waiting:
-            break
+            # Counts farther out only once the branches within reach are done: by then UB is lower.
+            sides = [d for d, count in state.next_count.items() if count is not None]
+            if not sides:
+                break
+            if not all(_next_count(state, d) for d in sides):
+                stopped = stopped or "no time left for the branches on new kindergartens"
+                break
+            continue
+        # Every pool listed first, the smallest solved first: a better plan found there shrinks the others.
+        for branch in waiting:
+            if _pool(state, branch, upper) is None:
+                stopped = stopped or f"more than {state.enumeration_limit} columns within the gap, or no time left"
+                tried.add(branch.new_count)
+        waiting = [b for b in waiting if b.new_count not in tried]
+        if not waiting:
+            continue
         pools = {b.new_count: _pool(state, b, upper) for b in waiting}
         branch = min(waiting, key=lambda b: len(pools[b.new_count]))
-        waiting.remove(branch)
+        tried.add(branch.new_count)
         if state.past_deadline():
             stopped = stopped or "no time left for the exact search over columns"
             continue
@@ -761,7 +787,9 @@ def _exact_master(state: _ColumnRun) -> ColumnOutcome | None:
             stopped = stopped or ("the exact search over columns stopped at the time limit"
                                   if best.status == SolveStatus.TIME_LIMIT_FEASIBLE
                                   else "the exact search over columns: " + best.describe())
-    out.lower_bound = min([out.plan.cost] + [b.bound for b in state.branches])
+    # Counts not yet reached are bounded by the root's bound only.
+    unreached = [out.lower_bound or 0] if any(c is not None for c in state.next_count.values()) else []
+    out.lower_bound = min([out.plan.cost] + unreached + [b.bound for b in state.branches])
     if out.lower_bound < out.plan.cost:
         return state.lap("exact_master", stopped, out_of_time=True)
     state.lap("exact_master")
@@ -774,7 +802,8 @@ def _children_km_master(state: _ColumnRun) -> ColumnOutcome:
     over the columns those plans can use (none of their plans costs less than C*)."""
     cg, out = state.cg, state.out
     cheapest = out.plan.cost
-    proven, best = True, None
+    # A count not reached (stage 1 proven by the bound alone as time ran out) may hold a cheapest plan.
+    proven, best = all(count is None for count in state.next_count.values()), None
     for branch in state.branches:
         if branch.bound > cheapest or (branch.cost is not None and branch.cost > cheapest):
             continue

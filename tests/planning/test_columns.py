@@ -108,17 +108,21 @@ def test_with_many_cuts_both_stages_match_every_plan_enumerated(every_cut):
 
 
 def test_the_split_covers_every_count_of_new_kindergartens_within_the_best_cost():
-    # Each branch's bound is at most the optimum only for counts a cheapest plan may have; the
-    # county's optimum is in the branch of its own count, and no branch's bound exceeds the plan.
+    # Both sides of counts end beyond the best plan's count, with a bound above its cost; the
+    # counts reached form an interval holding the optimum's.
     model = KindergartenModel(_sample_county("CJ"))
     state = columns._ColumnRun(model, "highs", None, columns.ENUMERATION_LIMIT)
     for step in (columns._relax, columns._subset_rows, columns._first_plan, columns._split_by_new_count):
         assert step(state) is None
-    counts = sorted(b.new_count for b in state.branches)
-    assert counts == list(range(counts[0], counts[-1] + 1))  # an interval
-    assert all(b.bound <= state.out.plan.cost for b in state.branches)
+    assert len(state.branches) == 2
     assert columns._exact_master(state) is None
+    assert state.next_count == {-1: None, 1: None}
+    counts = sorted(b.new_count for b in state.branches)
+    assert counts == list(range(counts[0], counts[-1] + 1))
     outcome = columns._children_km_master(state)
     assert outcome.status == "optimal" and outcome.km_proven
     assert len(outcome.plan.new) in counts
     assert outcome.lower_bound == outcome.plan.cost == 39_940_000
+    for edge in (counts[0], counts[-1]):
+        branch = next(b for b in state.branches if b.new_count == edge)
+        assert branch.bound > outcome.plan.cost or edge in (0, len(outcome.plan.new))
