@@ -736,8 +736,8 @@ def _in_branch(columns: list[Column], branch: _Branch) -> list[Column] | None:
 
 
 def _exact_master(state: _ColumnRun) -> ColumnOutcome | None:
-    """Stage 1, exact: the cheapest plan C*, branch by branch (lowest bound first), each over its
-    pool as an exact cover with its count of new kindergartens."""
+    """Stage 1, exact: the cheapest plan C*, branch by branch (the smallest pool first), each over
+    its pool as an exact cover with its count of new kindergartens; more counts as they are needed."""
     cg, out = state.cg, state.out
     # From here every village is served by exactly one column: valid, because dropping a village a
     # plan serves twice from its farther site costs nothing, and the columns of that plan are in the
