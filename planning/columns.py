@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 import pulp
 
-from .pricing import items_at_load, knapsack_by_load
+from .pricing import items_at_load, knapsack_by_load, knapsack_suffixes
 from .solve import SolveResult, _swallow_highs_banner, int_value, run
 from .status import SolveStatus
 
@@ -29,6 +29,23 @@ if TYPE_CHECKING:
 TOLERANCE = 1e-6
 PRICING_TOLERANCE = 1.0  # yuan: a column entering must lower the cost by more than this
 ENUMERATION_LIMIT = 200_000
+
+
+@dataclass(frozen=True)
+class ColumnSettings:
+    """The exact column method's choices (KINDERGARTENS.md §4): subset-row cuts on triples of villages
+    in the master, and the time given to the first plan."""
+
+    rounds: int = 8  # separation rounds, each followed by column generation to convergence
+    per_round: int = 30  # most violated cuts added per round
+    per_village: int = 3  # cuts a village may enter per round (spreads the cuts over the county)
+    violation: float = 0.05  # a triple's left side must exceed 1 by this much
+    pricing_limit: int = 200  # columns listed per site when pricing must count the cuts' duals
+    least_rise: float = 0.5  # in cost steps: a round that lifts z_LP by less ends the rounds
+    first_plan_share: float = 0.4  # of the time left, for the master in integers over the first columns
+
+
+SETTINGS = ColumnSettings()
 
 
 @dataclass(frozen=True)
@@ -78,6 +95,50 @@ def builds(model: "KindergartenModel", village) -> list[Build]:
     return out
 
 
+def subset_row_coefficient(served: tuple[int, ...], triple: tuple[int, int, int]) -> int:
+    """⌊|S ∩ T| / 2⌋: 1 when a column serving S serves two or three villages of the triple T, else 0."""
+    return sum(i in served for i in triple) // 2
+
+
+def violated_subset_rows(served: list[tuple[int, ...]], values: np.ndarray, villages: int,
+                         settings: ColumnSettings) -> list[tuple[int, int, int]]:
+    """Triples T whose subset-row cut the master's solution λ violates, most violated first:
+
+        Σ_j ⌊|S_j ∩ T| / 2⌋ λ_j ≤ 1
+
+    (Jepsen, Petersen, Spoorendonk and Pisinger 2008). Every plan serving each village once meets
+    it: at most one of its columns serves two villages of T. With w_ab = Σ_j λ_j [a, b ∈ S_j], the
+    left side is w_ab + w_ac + w_bc - 2 Σ_j λ_j [a, b, c ∈ S_j].
+    """
+    support = [k for k, value in enumerate(values) if value > TOLERANCE and len(served[k]) >= 2]
+    if not support:
+        return []
+    weight = np.asarray(values, dtype=float)[support]
+    member = np.zeros((len(support), villages))
+    for r, k in enumerate(support):
+        member[r, list(served[k])] = 1.0
+    pair = (member.T * weight) @ member
+    found: dict[tuple[int, int, int], float] = {}
+    for a in range(villages):
+        partners = np.flatnonzero(pair[a, a + 1:] > TOLERANCE) + a + 1
+        if not len(partners):
+            continue
+        both = member[:, [a]] * member[:, partners] * weight[:, None]  # columns holding a and b
+        left = pair[a, partners][:, None] + pair[a][None, :] + pair[partners] - 2 * (both.T @ member)
+        left[:, a] = 0.0
+        left[np.arange(len(partners)), partners] = 0.0
+        for row, c in zip(*np.nonzero(left > 1 + settings.violation)):
+            found[tuple(sorted((a, int(partners[row]), int(c))))] = float(left[row, c])
+    chosen, uses = [], np.zeros(villages, dtype=int)
+    for triple in sorted(found, key=lambda t: -found[t]):
+        if len(chosen) == settings.per_round:
+            break
+        if all(uses[i] < settings.per_village for i in triple):
+            chosen.append(triple)
+            uses[list(triple)] += 1
+    return chosen
+
+
 class ColumnGeneration:
     """The master LP over site plans, grown by pricing, then solved in integers over its columns."""
 
@@ -116,6 +177,9 @@ class ColumnGeneration:
             if need := model.kindergartens_to_add(t):
                 self.populous_row[t.code] = h.getNumRow()
                 h.addRow(float(need), inf, 0, empty_i, empty_f)
+        # Σ_j n_j λ_j, the new kindergartens: free at the root, fixed to a count in a branch (dual ν).
+        self.new_row = h.getNumRow()
+        h.addRow(-inf, inf, 0, empty_i, empty_f)
         # Artificial columns keep the master feasible while real columns are missing; one left in
         # the final LP means no plan exists. Their price is above any county's whole cost.
         self.big = float(100 * (sc.new_cost + sc.attach_cost + sc.expand_cost_per_place * sc.expand_max + 1)
@@ -128,8 +192,10 @@ class ColumnGeneration:
         for row in self.populous_row.values():
             h.addCol(self.big, 0, inf, 1, np.array([row], dtype=np.int32), np.array([2.0]))
         self.artificial = h.getNumCol()
-        self.columns: list[Column] = []
+        self.columns: list[Column] = []  # column k is HiGHS column artificial + k
         self._seen: set = set()
+        self.cuts: list[tuple[int, int, int]] = []  # subset-row cuts: triples of villages
+        self.cut_rows: list[int] = []
         self.solver_seconds = 0.0  # time inside HiGHS/CBC; the rest is pricing and model building
         self.distance = {(index[d.code], s): km for d in self.demand for s, km in model.reach[d.code]}
 
@@ -145,15 +211,40 @@ class ColumnGeneration:
         if counted and self.township[site] in self.populous_row:
             rows.append(self.populous_row[self.township[site]])
             values.append(float(counted))
+        if build.new:
+            rows.append(self.new_row)
+            values.append(1.0)
+        hit = [self.cut_rows[c] for c, triple in enumerate(self.cuts) if subset_row_coefficient(served, triple)]
+        rows += hit
+        values += [1.0] * len(hit)
         self.h.addCol(float(column.cost), 0, self.highspy.kHighsInf, len(rows), np.array(rows, dtype=np.int32),
                       np.array(values))
         self.columns.append(column)
         return True
 
     def _price(self, site: str, duals: np.ndarray) -> tuple[float, list[tuple[tuple[int, ...], Build]]]:
-        """The site's least reduced cost (0 if none is negative) and the columns that improve."""
+        """A lower bound on the site's least reduced cost (0 if none is negative) and columns that improve.
+
+        The knapsack ignores the subset-row cuts, whose duals σ ≤ 0 only add to a reduced cost: its
+        least is a lower bound. When none of its columns improves once the cuts are counted, the
+        columns within -PRICING_TOLERANCE are listed with the cuts counted (`_within`).
+        """
+        least, found = self._knapsack(site, duals)
+        if not found or not self._penalties(duals):
+            return least, found
+        improving = [(served, build) for served, build in found
+                     if self._reduced_of(site, served, build, duals) < -PRICING_TOLERANCE]
+        if improving:
+            return least, improving
+        listed, complete = self._within(site, duals, -PRICING_TOLERANCE, SETTINGS.pricing_limit)
+        listed.sort(key=lambda column: column[2])
+        if complete:  # every column left out has reduced cost above -PRICING_TOLERANCE
+            least = listed[0][2] if listed else -PRICING_TOLERANCE
+        return least, [(served, build) for served, build, _ in listed[:3]]
+
+    def _knapsack(self, site: str, duals: np.ndarray) -> tuple[float, list[tuple[tuple[int, ...], Build]]]:
+        """The site's least reduced cost without the cuts (0 if none is negative) and the columns that improve."""
         sc = self.model.scenario
-        mu, rho = self._reduced(site, duals)
         items = [i for i in self.reach.get(site, []) if duals[i] > TOLERANCE]
         least, found = 0.0, []
         for build in self.builds[site]:
@@ -165,26 +256,59 @@ class ColumnGeneration:
             load = np.arange(capacity + 1)
             value = best - sc.expand_cost_per_place * np.maximum(0, load - build.places)
             chosen_load = int(np.argmax(value))
-            reduced = build.fixed_cost - value[chosen_load] - mu - rho * (build.new + build.attach)
+            reduced = self._build_reduced(site, build, duals) - value[chosen_load]
             least = min(least, reduced)
             if reduced < -PRICING_TOLERANCE:
                 served = [fit[k] for k in items_at_load(take, weights, chosen_load)]
                 found.append((tuple(sorted(served)), build))
         return least, found
 
-    def _reduced(self, site: str, duals: np.ndarray) -> tuple[float, float]:
-        mu = duals[self.site_row[site]]
+    def _build_reduced(self, site: str, build: Build, duals: np.ndarray) -> float:
+        """The reduced cost of building `build` at `site` and serving nobody:
+        f_b - μ_s - ρ_t (n + a) - ν n."""
         row = self.populous_row.get(self.township[site])
-        return mu, (duals[row] if row is not None else 0.0)
+        rho = duals[row] if row is not None else 0.0
+        return (build.fixed_cost - duals[self.site_row[site]] - rho * (build.new + build.attach)
+                - duals[self.new_row] * build.new)
 
-    def relax(self, deadline: float | None) -> LinearMaster:
-        """Price columns into the master LP until none has a negative reduced cost, or time is up."""
+    def fix_new_count(self, count: int | None) -> None:
+        """Σ_j n_j λ_j = count in the master LP from now on (None: free again)."""
+        inf = self.highspy.kHighsInf
+        self.h.changeRowBounds(self.new_row, *((-inf, inf) if count is None else (float(count), float(count))))
+
+    def _penalties(self, duals: np.ndarray) -> dict[int, list[tuple[int, int, float]]]:
+        """Village i -> (the triple's other two villages, -σ) for each cut with dual σ < 0 holding i.
+
+        Duals of an LP solved before a cut was added count that cut with σ = 0.
+        """
+        out: dict[int, list[tuple[int, int, float]]] = {}
+        for triple, row in zip(self.cuts, self.cut_rows):
+            weight = -duals[row] if row < len(duals) else 0.0
+            if weight > TOLERANCE:
+                for k, i in enumerate(triple):
+                    others = triple[:k] + triple[k + 1:]
+                    out.setdefault(i, []).append((others[0], others[1], weight))
+        return out
+
+    def cut_penalty(self, served: tuple[int, ...], duals: np.ndarray) -> float:
+        """-Σ_c σ_c ⌊|S ∩ T_c| / 2⌋ ≥ 0: what the subset-row cuts add to the reduced cost of a column serving S."""
+        return sum(-duals[row] for triple, row in zip(self.cuts, self.cut_rows)
+                   if row < len(duals) and duals[row] < 0 and subset_row_coefficient(served, triple))
+
+    def _reduced_of(self, site: str, served: tuple[int, ...], build: Build, duals: np.ndarray) -> float:
+        return self.reduced_cost(self._column(site, served, build), duals)
+
+    def relax(self, deadline: float | None, bound: float = -math.inf) -> LinearMaster:
+        """Price columns into the master LP until none has a negative reduced cost, or time is up.
+
+        `bound` is a lower bound known already (from before cuts were added); the result's is at least it.
+        """
         hs = self.highspy
         for v in self.villages:  # a seat's new kindergarten, serving nobody yet
             for build in self.builds[v.code]:
                 if self.model.must_build_seat(v) and build.attach == 0:
                     self._add(v.code, (), build)
-        bound, iterations = -math.inf, 0
+        iterations = 0
         while True:
             iterations += 1
             t0 = time.perf_counter()
@@ -210,40 +334,74 @@ class ColumnGeneration:
                 return LinearMaster(value, duals, bound, False, False, iterations)
 
     def enumerate(self, duals: np.ndarray, slack: float, limit: int,
-                  deadline: float | None = None) -> list[Column] | None:
-        """Every column whose reduced cost is at most `slack`; None if more than `limit` or past `deadline`.
+                  deadline: float | None = None) -> list[tuple[Column, float]] | None:
+        """Every column whose reduced cost (cuts counted) is at most `slack`, with that reduced cost;
+        None if more than `limit` or past `deadline`.
 
         A plan costing at most z_LP + slack uses only such columns (KINDERGARTENS.md §4).
         """
-        per_place = self.model.scenario.expand_cost_per_place
-        out: list[Column] = []
+        out: list[tuple[Column, float]] = []
         for v in self.villages:
             if deadline is not None and time.perf_counter() > deadline:
                 return None
-            mu, rho = self._reduced(v.code, duals)
-            items = sorted(self.reach.get(v.code, []), key=lambda i: -duals[i])
-            for build in self.builds[v.code]:
-                capacity = build.places + build.expand_max
-                fit = [i for i in items if self.children[i] <= capacity]
-                gain = [max(0.0, duals[i]) for i in fit]
-                rest = np.concatenate([np.cumsum(gain[::-1])[::-1], [0.0]]) if fit else np.zeros(1)
-                base = build.fixed_cost - mu - rho * (build.new + build.attach)
-                stack: list[tuple[int, int, float, tuple[int, ...]]] = [(0, 0, 0.0, ())]
-                while stack:
-                    k, load, value, served = stack.pop()
-                    if base - value + per_place * max(0, load - build.places) <= slack:
-                        out.append(self._column(v.code, served, build))
-                        if len(out) > limit:
-                            return None
-                    for j in range(k, len(fit)):
-                        c = self.children[fit[j]]
-                        if load + c > capacity:
-                            continue
-                        # Later villages can only lower the reduced cost by their duals.
-                        if base - value - gain[j] - rest[j + 1] + per_place * max(0, load + c - build.places) > slack:
-                            continue
-                        stack.append((j + 1, load + c, value + gain[j], served + (fit[j],)))
+            listed, complete = self._within(v.code, duals, slack, limit - len(out))
+            if not complete:
+                return None
+            out += [(self._column(v.code, served, build), reduced) for served, build, reduced in listed]
         return out
+
+    def _within(self, site: str, duals: np.ndarray, slack: float,
+                limit: int) -> tuple[list[tuple[tuple[int, ...], Build, float]], bool]:
+        """The columns at `site` with reduced cost at most `slack`, subset-row cuts counted, as (served,
+        build, reduced cost); and False when there are more than `limit` (the list then stops there).
+
+        Depth first over the villages by falling dual. A cut's penalty -σ ⌊|S ∩ T|/2⌋ enters when the
+        second village of its triple does and never leaves, so a branch is cut when even the best
+        duals still to come that fit (`knapsack_suffixes`) cannot bring it within `slack`.
+        """
+        per_place = self.model.scenario.expand_cost_per_place
+        penalties = self._penalties(duals)
+        items = sorted(self.reach.get(site, []), key=lambda i: -duals[i])
+        out: list[tuple[tuple[int, ...], Build, float]] = []
+        for build in self.builds[site]:
+            capacity = build.places + build.expand_max
+            fit = [i for i in items if self.children[i] <= capacity]
+            gain = [max(0.0, duals[i]) for i in fit]
+            rest = knapsack_suffixes([self.children[i] for i in fit], gain, capacity)
+            base = self._build_reduced(site, build, duals)
+            stack: list[tuple[int, int, float, tuple[int, ...]]] = [(0, 0, 0.0, ())]
+            while stack:
+                k, load, value, served = stack.pop()  # value: duals gained less cut penalties
+                reduced = base - value + per_place * max(0, load - build.places)
+                if reduced <= slack:
+                    if len(out) >= limit:
+                        return out, False
+                    out.append((served, build, reduced))
+                for j in range(k, len(fit)):
+                    c = self.children[fit[j]]
+                    if load + c > capacity:
+                        continue
+                    penalty = sum(w for a, b, w in penalties.get(fit[j], ()) if (a in served) != (b in served))
+                    # Later villages can only lower the reduced cost by the duals of those that still fit.
+                    if (base - value - gain[j] + penalty - rest[j + 1, capacity - load - c]
+                            + per_place * max(0, load + c - build.places) > slack):
+                        continue
+                    stack.append((j + 1, load + c, value + gain[j] - penalty, served + (fit[j],)))
+        return out, True
+
+    def add_subset_rows(self, settings: "ColumnSettings | None" = None) -> int:
+        """Separate subset-row cuts on the master LP's solution and add them as rows; how many were added."""
+        values = np.asarray(self.h.getSolution().col_value)[self.artificial:]
+        triples = violated_subset_rows([c.served for c in self.columns], values, len(self.demand),
+                                       settings or SETTINGS)
+        for triple in triples:
+            index = [self.artificial + k for k, c in enumerate(self.columns)
+                     if subset_row_coefficient(c.served, triple)]
+            self.cut_rows.append(self.h.getNumRow())
+            self.cuts.append(triple)
+            self.h.addRow(-self.highspy.kHighsInf, 1.0, len(index), np.array(index, dtype=np.int32),
+                          np.ones(len(index)))
+        return len(triples)
 
     def _column(self, site: str, served: tuple[int, ...], build: Build) -> Column:
         load = sum(self.children[i] for i in served)
@@ -252,16 +410,16 @@ class ColumnGeneration:
                       build.fixed_cost + self.model.scenario.expand_cost_per_place * expand)
 
     def reduced_cost(self, column: Column, duals: np.ndarray) -> float:
-        mu, rho = self._reduced(column.site, duals)
-        return (column.cost - sum(duals[i] for i in column.served) - mu
-                - rho * (column.build.new + column.build.attach))
+        return (self._build_reduced(column.site, column.build, duals) + column.cost - column.build.fixed_cost
+                - sum(duals[i] for i in column.served) + self.cut_penalty(column.served, duals))
 
     def integer_master(self, columns: list[Column], solver: str, time_limit: float | None,
                        then_km: bool = False, start: list[Column] | None = None,
-                       partition: bool = False) -> tuple[SolveResult, list[Column]]:
+                       partition: bool = False, new_count: int | None = None) -> tuple[SolveResult, list[Column]]:
         """Choose columns in integers: least cost or, with `then_km`, least cost and then least children-km.
 
-        With `partition` every village is served by exactly one chosen column, not at least one.
+        With `partition` every village is served by exactly one chosen column, not at least one; with
+        `new_count`, exactly that many new kindergartens are built.
         """
         prob = pulp.LpProblem(f"kindergarten_master_{self.model.county.code}", pulp.LpMinimize)
         unique = list({(c.site, c.served, c.build): c for c in columns}.values())
@@ -288,6 +446,9 @@ class ColumnGeneration:
             if t.code in self.populous_row:
                 prob += (pulp.LpAffineExpression(counted.get(t.code, [])) >= self.model.kindergartens_to_add(t),
                          f"populous_{t.code}")
+        if new_count is not None:
+            prob += (pulp.LpAffineExpression([(var, 1) for var, c in zip(choose, unique) if c.build.new])
+                     == new_count, "new_count")
         # Presolve's probing costs seconds on tens of thousands of columns and gains little here.
         options = {"presolve": "off"}
         if not then_km:
@@ -367,7 +528,8 @@ class ColumnOutcome:
     plan: Plan | None = None
     km_proven: bool = False
     columns: int = 0
-    enumerated: int | None = None
+    enumerated: int | None = None  # the largest branch's pool
+    cuts: int = 0  # subset-row cuts in the master
     iterations: int = 0
     seconds: float = 0.0
     note: str = ""
@@ -391,7 +553,7 @@ def solve_by_columns(model: "KindergartenModel", solver: str = "highs", time_lim
     """
     state = _ColumnRun(model, solver, time_limit,
                        ENUMERATION_LIMIT if enumeration_limit is None else enumeration_limit)
-    for step in (_relax, _first_plan, _enumerate_within_gap, _exact_master):
+    for step in (_relax, _subset_rows, _first_plan, _split_by_new_count, _exact_master):
         finished = step(state)
         if finished is not None:
             return finished
@@ -411,7 +573,8 @@ class _ColumnRun:
         self.out = ColumnOutcome(PARTIAL)
         self.lp: LinearMaster | None = None
         self.chosen: list[Column] = []  # the columns of the best plan so far
-        self.pool: list[Column] = []  # the columns the exact masters choose from (every one within the gap)
+        self.branches: list[_Branch] = []  # the counts of new kindergartens a plan within UB may build
+        self.next_count: dict[int, int | None] = {}  # per side (down -1, up +1), None once closed
         # A plan's other columns may each be below 0 by up to PRICING_TOLERANCE (they were left out).
         self.margin = 1.0 + PRICING_TOLERANCE * len(self.cg.villages)
 
@@ -448,6 +611,29 @@ def _relax(state: _ColumnRun) -> ColumnOutcome | None:
     return None
 
 
+def _subset_rows(state: _ColumnRun) -> ColumnOutcome | None:
+    """Rounds of subset-row cuts, each followed by column generation: z_LP rises, so fewer columns
+    are within the gap. A round that does not converge in time is dropped: the last converged LP's
+    duals stay valid, counting the newer cuts with σ = 0."""
+    cg, out = state.cg, state.out
+    if not state.lp.converged:
+        return None
+    for _ in range(SETTINGS.rounds):
+        if state.past_deadline() or not cg.add_subset_rows():
+            break
+        lp = cg.relax(state.deadline, state.lp.bound)
+        out.iterations += lp.iterations
+        if not lp.converged:
+            break
+        rise, state.lp = lp.value - state.lp.value, lp
+        if rise < SETTINGS.least_rise * cg.step:  # pricing with cuts costs more than such rounds gain
+            break
+    out.columns, out.cuts = len(cg.columns), len(cg.cuts)
+    out.lower_bound = max(out.lower_bound or 0, round_up(state.lp.bound, cg.step))
+    state.lap("subset_rows")
+    return None
+
+
 def _first_plan(state: _ColumnRun) -> ColumnOutcome | None:
     """A first plan: the master in integers over the generated columns, within 40% of the time left.
 
@@ -455,7 +641,7 @@ def _first_plan(state: _ColumnRun) -> ColumnOutcome | None:
     """
     cg, out = state.cg, state.out
     remaining = state.left()
-    limit = None if remaining is None else max(0.5, remaining * 0.4)
+    limit = None if remaining is None else max(0.5, remaining * SETTINGS.first_plan_share)
     _, state.chosen = cg.integer_master(cg.columns, state.solver, limit)
     if state.chosen:
         out.plan = cg.plan(state.chosen)
@@ -466,59 +652,176 @@ def _first_plan(state: _ColumnRun) -> ColumnOutcome | None:
     return None
 
 
-def _enumerate_within_gap(state: _ColumnRun) -> ColumnOutcome | None:
-    """Every column with reduced cost at most UB - z_LP (+ margin): all a plan costing at most UB can use."""
+@dataclass
+class _Branch:
+    """The plans that build exactly `new_count` new kindergartens: their master LP and what is known of them."""
+
+    new_count: int
+    lp: LinearMaster
+    bound: int  # every plan of the branch costs at least this
+    pool: list[tuple[Column, float]] | None = None  # with reduced costs: every column of the branch's
+    listed_to: int = 0                              # plans costing at most `listed_to`
+    cost: int | None = None  # the branch's least cost, once proven
+
+
+def _split_by_new_count(state: _ColumnRun) -> ColumnOutcome | None:
+    """Branches on the number of new kindergartens: the master LP with Σ_j n_j λ_j = k, first at the
+    two counts around the root LP's; `_next_count` adds the others as the exact step needs them.
+
+    A new kindergarten costs far more than anything else, and the root LP opens fractions of several:
+    fixing the count lifts z_k well above z_LP (TC: 29.02M at the root; 29.22M and 29.39M at 5
+    and 6 against UB 29.24M).
+    """
     cg, out = state.cg, state.out
-    if state.past_deadline():
-        return state.lap("enumerate", "no time left to enumerate", out_of_time=True)
-    slack = out.plan.cost - state.lp.value + state.margin
-    found = cg.enumerate(state.lp.duals, slack, state.enumeration_limit, state.deadline)
-    if found is None:
-        return state.lap("enumerate", f"more than {state.enumeration_limit} columns within the gap, "
-                         "or no time left", out_of_time=True)
-    out.enumerated = len(found)
-    state.pool = cg.columns + found
-    state.lap("enumerate")
+    values = np.asarray(cg.h.getSolution().col_value)[cg.artificial:]
+    middle = math.floor(sum(v for v, c in zip(values, cg.columns) if c.build.new) + 1e-6)
+    state.next_count = {-1: middle, 1: middle + 1}
+    for direction in (-1, 1):
+        if not _next_count(state, direction):
+            return state.lap("split", "no time left for the branches on new kindergartens", out_of_time=True)
+    out.columns = len(cg.columns)
+    state.lap("split")
     return None
 
 
+def _next_count(state: _ColumnRun, direction: int) -> bool:
+    """The branch of the next count on one side (down: -1, up: +1), or that side closed; False when
+    out of time.
+
+    z_k is convex in k (an LP's value in its right-hand side), so the counts whose plans may cost at
+    most UB form an interval, and it holds the best plan's count. A count beyond the best plan's
+    whose bound exceeds UB therefore ends its side: every count farther out exceeds UB too.
+    """
+    cg, out = state.cg, state.out
+    count, upper = state.next_count[direction], out.plan.cost
+    if count < 0:
+        state.next_count[direction] = None
+        return True
+    if state.past_deadline():
+        return False
+    cg.fix_new_count(count)
+    lp = cg.relax(state.deadline)
+    cg.fix_new_count(None)
+    out.iterations += lp.iterations
+    if not lp.converged:
+        return False
+    bound = round_up(lp.bound, cg.step)
+    best_count = sum(c.build.new for c in state.chosen)
+    if bound > upper and (count - best_count) * direction > 0:
+        state.next_count[direction] = None
+    else:
+        state.branches.append(_Branch(count, lp, bound))
+        state.next_count[direction] = count + direction
+    return True
+
+
+def _pool(state: _ColumnRun, branch: _Branch, upper: int) -> list[Column] | None:
+    """Every column with reduced cost at most upper - z_k (+ margin): all that a plan of the branch
+    costing at most `upper` can use. Listed once, to the largest `upper` asked, and filtered by
+    reduced cost after. None when too many or out of time."""
+    if branch.pool is None or branch.listed_to < upper:
+        found = state.cg.enumerate(branch.lp.duals, upper - branch.lp.value + state.margin,
+                                   state.enumeration_limit, state.deadline)
+        if found is None:
+            return None
+        branch.pool, branch.listed_to = found, upper
+        state.out.enumerated = max(state.out.enumerated or 0, len(found))
+    slack = upper - branch.lp.value + state.margin
+    return [column for column, reduced in branch.pool if reduced <= slack]
+
+
+def _in_branch(columns: list[Column], branch: _Branch) -> list[Column] | None:
+    """`columns` when their plan is one of the branch's (a starting plan), else None."""
+    return columns if sum(c.build.new for c in columns) == branch.new_count else None
+
+
 def _exact_master(state: _ColumnRun) -> ColumnOutcome | None:
-    """Stage 1, exact: the cheapest plan C* over the pool as an exact cover, from the first plan."""
+    """Stage 1, exact: the cheapest plan C*, branch by branch (the smallest pool first), each over
+    its pool as an exact cover with its count of new kindergartens; more counts as they are needed."""
     cg, out = state.cg, state.out
     # From here every village is served by exactly one column: valid, because dropping a village a
     # plan serves twice from its farther site costs nothing, and the columns of that plan are in the
     # pool too (its cost is at most the first plan's). HiGHS proves the partition model faster
-    # (SY: 13 s against 28 s; KINDERGARTENS.md §4). The first plan, so reduced, is its start.
-    first = cg.exact_cover(state.chosen)
-    state.pool = state.pool + first
-    best, chosen = cg.integer_master(state.pool, state.solver, state.left(), start=first, partition=True)
-    if chosen and cg.plan(chosen).cost <= out.plan.cost:
-        out.plan = cg.plan(chosen)
-    if best.status != SolveStatus.OPTIMAL:
-        if best.bound is not None:  # the pool holds every plan cheaper than the first one
-            out.lower_bound = max(out.lower_bound or 0, min(out.plan.cost, round_up(best.bound, cg.step)))
-        return state.lap("exact_master", "the exact search over columns stopped at the time limit"
-                         if best.status == SolveStatus.TIME_LIMIT_FEASIBLE
-                         else "the exact search over columns: " + best.describe(),
-                         out_of_time=best.status in (SolveStatus.TIME_LIMIT_FEASIBLE,
-                                                     SolveStatus.TIME_LIMIT_NO_SOLUTION))
-    state.chosen = chosen
+    # (SY: 13 s against 28 s; KINDERGARTENS.md §4). The first plan, so reduced, is a start.
+    state.chosen = cg.exact_cover(state.chosen)
+    stopped, tried = "", set()
+    while True:
+        upper = out.plan.cost
+        waiting = [b for b in state.branches if b.bound < upper and b.new_count not in tried]
+        if not waiting:
+            # Counts farther out only once the branches within reach are done: by then UB is lower.
+            sides = [d for d, count in state.next_count.items() if count is not None]
+            if not sides:
+                break
+            if not all(_next_count(state, d) for d in sides):
+                stopped = stopped or "no time left for the branches on new kindergartens"
+                break
+            continue
+        # Every pool listed first, the smallest solved first: a better plan found there shrinks the others.
+        for branch in waiting:
+            if _pool(state, branch, upper) is None:
+                stopped = stopped or f"more than {state.enumeration_limit} columns within the gap, or no time left"
+                tried.add(branch.new_count)
+        waiting = [b for b in waiting if b.new_count not in tried]
+        if not waiting:
+            continue
+        pools = {b.new_count: _pool(state, b, upper) for b in waiting}
+        branch = min(waiting, key=lambda b: len(pools[b.new_count]))
+        tried.add(branch.new_count)
+        if state.past_deadline():
+            stopped = stopped or "no time left for the exact search over columns"
+            continue
+        start = _in_branch(state.chosen, branch)
+        best, chosen = cg.integer_master(pools[branch.new_count] + (start or []), state.solver, state.left(),
+                                         start=start, partition=True, new_count=branch.new_count)
+        if chosen and cg.plan(chosen).cost < upper:
+            out.plan, state.chosen = cg.plan(chosen), chosen
+        if best.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE):
+            # Over the pool the branch's least cost is exact up to `upper`; beyond, only that it is more.
+            least = cg.plan(chosen).cost if chosen else math.inf
+            branch.cost = least if least <= upper else None
+            branch.bound = max(branch.bound, int(min(least, upper + cg.step)))
+        else:
+            if best.bound is not None:
+                branch.bound = max(branch.bound, round_up(best.bound, cg.step))
+            stopped = stopped or ("the exact search over columns stopped at the time limit"
+                                  if best.status == SolveStatus.TIME_LIMIT_FEASIBLE
+                                  else "the exact search over columns: " + best.describe())
+    # Counts not yet reached are bounded by the root's bound only.
+    unreached = [out.lower_bound or 0] if any(c is not None for c in state.next_count.values()) else []
+    out.lower_bound = min([out.plan.cost] + unreached + [b.bound for b in state.branches])
+    if out.lower_bound < out.plan.cost:
+        return state.lap("exact_master", stopped, out_of_time=True)
     state.lap("exact_master")
-    out.status, out.lower_bound = SolveStatus.OPTIMAL, out.plan.cost
+    out.status = SolveStatus.OPTIMAL
     return None
 
 
 def _children_km_master(state: _ColumnRun) -> ColumnOutcome:
-    """Stage 2, exact: least children-km among the plans costing C*, over the columns they can use."""
+    """Stage 2, exact: least children-km among the plans costing C*, in every branch that may hold one,
+    over the columns those plans can use (none of their plans costs less than C*)."""
     cg, out = state.cg, state.out
-    # Stage 2 needs only the columns of plans at the cheapest cost; none of their plans costs less.
-    slack = out.plan.cost - state.lp.value + state.margin
-    pool = [c for c in state.pool if cg.reduced_cost(c, state.lp.duals) <= slack]
-    nearest, chosen = cg.integer_master(pool, state.solver, state.left(), then_km=True, start=state.chosen,
-                                        partition=True)
-    if nearest.has_solution and chosen:
-        plan = cg.plan(chosen)
-        if plan.cost <= out.plan.cost:
-            out.plan = plan
-            out.km_proven = nearest.status == SolveStatus.OPTIMAL
+    cheapest = out.plan.cost
+    # A count not reached (stage 1 proven by the bound alone as time ran out) may hold a cheapest plan.
+    proven, best = all(count is None for count in state.next_count.values()), None
+    for branch in state.branches:
+        if branch.bound > cheapest or (branch.cost is not None and branch.cost > cheapest):
+            continue
+        pool = None if state.past_deadline() else _pool(state, branch, cheapest)
+        if pool is None:
+            proven = False
+            continue
+        start = _in_branch(state.chosen, branch)
+        pool += start or []
+        nearest, chosen = cg.integer_master(pool, state.solver, state.left(), then_km=True, start=start,
+                                            partition=True, new_count=branch.new_count)
+        # Infeasible: the branch has no plan at the cheapest cost.
+        proven = proven and nearest.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE)
+        if nearest.has_solution and chosen:
+            plan = cg.plan(chosen)
+            if plan.cost <= cheapest and (best is None or sum(map(cg.children_km, chosen)) < best[0]):
+                best = (sum(map(cg.children_km, chosen)), plan)
+    if best is not None:
+        out.plan = best[1]
+    out.km_proven = proven and best is not None
     return state.lap("children_km_master")

@@ -37,6 +37,18 @@ def items_at_load(take: np.ndarray, weights: Sequence[int], load: int) -> list[i
     return chosen[::-1]
 
 
+def knapsack_suffixes(weights: Sequence[int], values: Sequence[float], capacity: int) -> np.ndarray:
+    """table[k, c] = max Σ_{l∈S} values_l over S ⊆ {k, ..., n-1} with Σ_{l∈S} weights_l ≤ c (0-1; values ≥ 0):
+    what the items from k on can still add within c, a bound for a depth-first listing of sets."""
+    table = np.zeros((len(weights) + 1, capacity + 1))
+    for k in range(len(weights) - 1, -1, -1):
+        table[k] = table[k + 1]
+        w = weights[k]
+        if w <= capacity:
+            np.maximum(table[k, w:], table[k + 1, :capacity + 1 - w] + values[k], out=table[k, w:])
+    return table
+
+
 def _at_most(best_exact: np.ndarray) -> np.ndarray:
     return np.maximum.accumulate(np.maximum(best_exact, 0.0))
 

@@ -1,0 +1,128 @@
+"""Kindergarten columns (planning/columns.py): subset-row cuts, their pricing and enumeration, the split by
+the number of new kindergartens; both stages checked against enumerating every plan of tiny counties."""
+
+import dataclasses
+import math
+
+import numpy as np
+import pytest
+
+import planning.columns as columns
+from planning.columns import ColumnGeneration, solve_by_columns, subset_row_coefficient, violated_subset_rows
+from planning.kindergartens import KindergartenModel, KindergartenScenario
+
+from tests.planning.test_kindergartens import (_sample_county, _tiny_counties, _varied_tiny_counties,
+                                              assert_both_stages_match_the_rules)
+
+# Every triple some fractional column pair touches becomes a cut, violated or not: valid all the same
+# for plans serving each village once, and many more penalties for pricing and enumeration to count.
+EVERY_CUT = dataclasses.replace(columns.SETTINGS, violation=-1.0, per_round=60, per_village=60,
+                                least_rise=-math.inf)
+
+
+def _left_side(cg, triple, values):
+    return sum(v for v, c in zip(values, cg.columns) if subset_row_coefficient(c.served, triple))
+
+
+def test_subset_row_coefficient_is_half_the_villages_of_the_triple_rounded_down():
+    assert [subset_row_coefficient(s, (1, 2, 3)) for s in [(), (1,), (1, 4), (1, 2), (2, 3, 9), (1, 2, 3)]] == \
+        [0, 0, 0, 1, 1, 1]
+
+
+def test_separation_finds_the_violated_triple_of_three_half_columns():
+    # λ = 1/2 on {0,1}, {1,2}, {0,2}: the triple's left side is 3/2.
+    cuts = violated_subset_rows([(0, 1), (1, 2), (0, 2), (3,)], np.array([0.5, 0.5, 0.5, 1.0]), 4,
+                                columns.SETTINGS)
+    assert cuts == [(0, 1, 2)]
+    assert violated_subset_rows([(0, 1), (2,)], np.array([1.0, 1.0]), 3, columns.SETTINGS) == []
+
+
+@pytest.mark.parametrize("code", ["CJ", "SY"])
+def test_a_separated_cut_is_violated_by_the_lp_and_met_by_every_plan_found(code):
+    model = KindergartenModel(_sample_county(code))
+    cg = ColumnGeneration(model)
+    assert cg.relax(None).converged
+    values = np.asarray(cg.h.getSolution().col_value)[cg.artificial:]
+    assert cg.add_subset_rows() > 0
+    for triple in cg.cuts:
+        assert _left_side(cg, triple, values) > 1 + columns.SETTINGS.violation - 1e-9
+    outcome = solve_by_columns(model, "highs", 60)
+    assert outcome.status == "optimal" and outcome.cuts > 0
+    plan = outcome.plan
+    by_site = {}
+    for i, d in enumerate(cg.demand):
+        by_site.setdefault(plan.served[d.code], set()).add(i)
+    for triple in [*cg.cuts, *ColumnGeneration(model).cuts]:
+        assert sum(len(served & set(triple)) // 2 for served in by_site.values()) <= 1
+
+
+def test_enumeration_with_cut_penalties_lists_exactly_the_columns_within_the_slack():
+    # With cuts in the master, the listing that adds each cut's penalty as villages enter must give
+    # the same columns as listing without the cuts (their duals set to 0) and then counting them.
+    model = KindergartenModel(_sample_county("CJ"))
+    cg = ColumnGeneration(model)
+    lp = cg.relax(None)
+    for _ in range(3):
+        if not cg.add_subset_rows(EVERY_CUT):
+            break
+        lp = cg.relax(None, lp.bound)
+    duals = np.asarray(cg.h.getSolution().row_dual)
+    assert any(duals[row] < -1e-6 for row in cg.cut_rows)
+    without = duals.copy()
+    without[cg.cut_rows] = 0.0
+    pruned = 0
+    for slack in (0.0, 100_000.0, 400_000.0):
+        with_cuts = {(c.site, c.served, c.build) for c, _ in cg.enumerate(duals, slack, 10 ** 6)}
+        listed = [c for c, _ in cg.enumerate(without, slack, 10 ** 6)]
+        reduced = {(c.site, c.served, c.build): cg.reduced_cost(c, duals) for c in listed}
+        # Equal but for columns at the slack itself, whose sums may differ in the last bits.
+        assert {k for k, r in reduced.items() if r <= slack - 1e-6} <= with_cuts
+        assert with_cuts <= {k for k, r in reduced.items() if r <= slack + 1e-6}
+        pruned += len(listed) - len(with_cuts)
+    assert pruned > 0  # the penalties count
+
+
+def test_pricing_with_cuts_reaches_the_lp_optimum_over_all_columns():
+    # After the rounds, no column (cuts counted) has a negative reduced cost: the enumeration at
+    # slack -PRICING_TOLERANCE finds none.
+    model = KindergartenModel(_sample_county("BT"))
+    cg = ColumnGeneration(model)
+    lp = cg.relax(None)
+    cg.add_subset_rows(EVERY_CUT)
+    lp = cg.relax(None, lp.bound)
+    assert lp.converged and cg.cuts
+    assert cg.enumerate(lp.duals, -columns.PRICING_TOLERANCE, 10 ** 6) == []
+
+
+@pytest.fixture
+def every_cut(monkeypatch):
+    monkeypatch.setattr(columns, "SETTINGS", EVERY_CUT)
+
+
+def test_with_many_cuts_both_stages_match_every_plan_enumerated(every_cut):
+    scenario = KindergartenScenario(village_threshold=40, max_distance_km=4.0, expand_max=40)
+    cases = [(c, None) for c in _tiny_counties(seed=11, count=6)]
+    cases += [(c, scenario) for c in _varied_tiny_counties(seed=5, count=6)]
+    for county, sc in cases:
+        assert_both_stages_match_the_rules(county, sc)
+
+
+def test_the_split_covers_every_count_of_new_kindergartens_within_the_best_cost():
+    # Both sides of counts end beyond the best plan's count, with a bound above its cost; the
+    # counts reached form an interval holding the optimum's.
+    model = KindergartenModel(_sample_county("CJ"))
+    state = columns._ColumnRun(model, "highs", None, columns.ENUMERATION_LIMIT)
+    for step in (columns._relax, columns._subset_rows, columns._first_plan, columns._split_by_new_count):
+        assert step(state) is None
+    assert len(state.branches) == 2
+    assert columns._exact_master(state) is None
+    assert state.next_count == {-1: None, 1: None}
+    counts = sorted(b.new_count for b in state.branches)
+    assert counts == list(range(counts[0], counts[-1] + 1))
+    outcome = columns._children_km_master(state)
+    assert outcome.status == "optimal" and outcome.km_proven
+    assert len(outcome.plan.new) in counts
+    assert outcome.lower_bound == outcome.plan.cost == 39_940_000
+    for edge in (counts[0], counts[-1]):
+        branch = next(b for b in state.branches if b.new_count == edge)
+        assert branch.bound > outcome.plan.cost or edge in (0, len(outcome.plan.new))
