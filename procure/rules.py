@@ -87,6 +87,22 @@ class LineLimits:
 
 
 # ---------------------------------------------------------------------------------------------
+# How a large purchase file is imported (the same lines and messages whatever these are).
+
+
+@dataclass(frozen=True)
+class BulkImport:
+    """A file of `helper_from_rows` rows or more is read, parsed and hashed in a helper process while
+    this one inserts: two cores at work, for about half a second of the helper's start-up, which
+    only a large file earns back (an API request, a form or a small file never pays it)."""
+
+    helper_from_rows: int = 100_000
+
+
+BULK_IMPORT = BulkImport()
+
+
+# ---------------------------------------------------------------------------------------------
 # The supplier's poverty-alleviation window: the one statement of when a purchase counts.
 
 EXPIRY_WARNING_DAYS = 30  # a report lists certified purchases made this close to the certificate's end
