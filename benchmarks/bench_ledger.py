@@ -233,7 +233,8 @@ def main() -> None:
         print(f"import: {imported['added']:,} lines in {imp:.1f} s = {imported['added'] / imp:,.0f} rows/s; "
               f"ratio import/baseline = {imp / base:.1f}x; peak memory {imported['peak_mb']:.0f} MB"
               + (f" + its helper process's {imported['helper_peak_mb']:.0f} MB = "
-                 f"{imported['peak_mb'] + imported['helper_peak_mb']:.0f} MB" if imported["helper_peak_mb"] else ""))
+                 f"{imported['peak_mb'] + imported['helper_peak_mb']:.0f} MB" if imported["helper_peak_mb"]
+                 else " (in one process: no idle second core, see procure/rules.py BulkImport)"))
         if engine.dialect.name == "sqlite":
             with engine.connect() as conn:
                 columns = [c.name for c in Purchase.__table__.columns]

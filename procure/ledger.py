@@ -751,7 +751,7 @@ class _FileStage:
         self.stray = ProblemList()
         self.writer = writer
         self.helper = None
-        if (reader.expected_rows or 0) >= BULK_IMPORT.helper_from_rows:
+        if BULK_IMPORT.uses_helper(reader.expected_rows or 0):
             reader.close()  # it checked the header here; the helper reads the rows
             self.hashing = writer.optimistic
             self.helper = HelperProcess(_parsed_file, reader.path, parser, CHUNK_ROWS, writer.constants,

@@ -27,6 +27,7 @@ from tests.conftest import ROOT, import_file, load_masters, write_csv
 HEADER = ["date", "canteen", "supplier", "category", "product", "quantity", "unit", "amount", "ref", "line", "note"]
 TODAY = dt.date(2025, 12, 31)
 NOW = dt.datetime(2025, 12, 31, 8, 0, tzinfo=dt.UTC)
+ALWAYS = float("-inf")  # the helper whatever the machine's load (the tests' machine is shared)
 
 
 def _rows(n: int, start: int = 0) -> list[list[str]]:
@@ -52,7 +53,7 @@ def two_ledgers(db_url, tmp_path, monkeypatch):
 
 
 def _import(engine, path, monkeypatch, helper: bool, **kw):
-    monkeypatch.setattr(ledger, "BULK_IMPORT", BulkImport(helper_from_rows=1 if helper else 10**9))
+    monkeypatch.setattr(ledger, "BULK_IMPORT", BulkImport(helper_from_rows=1 if helper else 10**9, idle_margin=ALWAYS))
     started = []
     real = ledger.HelperProcess
     monkeypatch.setattr(ledger, "HelperProcess", lambda *a, **k: started.append(real(*a, **k)) or started[-1])
@@ -120,7 +121,7 @@ def test_bad_rows_at_the_end_are_listed_the_same_and_nothing_is_written(two_ledg
 
 def test_an_interrupted_import_writes_nothing_and_leaves_no_process(master_engine, tmp_path, monkeypatch):
     monkeypatch.setattr(ledger, "CHUNK_ROWS", 500)
-    monkeypatch.setattr(ledger, "BULK_IMPORT", BulkImport(helper_from_rows=1))
+    monkeypatch.setattr(ledger, "BULK_IMPORT", BulkImport(helper_from_rows=1, idle_margin=ALWAYS))
     path = write_csv(tmp_path / "p.csv", HEADER, _rows(5_000))
 
     def interrupt(done, expected):
@@ -148,7 +149,9 @@ def test_ctrl_c_on_a_large_import_prints_no_traceback_and_leaves_no_process(tmp_
     load_masters(engine)
     path = write_csv(tmp_path / "large.csv", HEADER, _rows(BulkImport().helper_from_rows + 50_000))
     # A terminal's Ctrl-C: SIGINT to the command's whole process group.
-    command = subprocess.Popen([sys.executable, str(ROOT / "cli.py"), "--db", url, "procure", "import", str(path)],
+    forced = ("import sys; from procure import ledger, rules; "
+              "ledger.BULK_IMPORT = rules.BulkImport(idle_margin=float('-inf')); from cli import main; main()")
+    command = subprocess.Popen([sys.executable, "-c", forced, "--db", url, "procure", "import", str(path)],
                                cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
                                start_new_session=True, preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
     deadline = time.monotonic() + 60
@@ -166,3 +169,13 @@ def test_ctrl_c_on_a_large_import_prints_no_traceback_and_leaves_no_process(tmp_
     with engine.connect() as conn:
         assert conn.execute(select(func.count(Purchase.id))).scalar() == 0
     engine.dispose()
+
+
+def test_the_helper_is_used_for_a_large_file_on_an_idle_machine_only(monkeypatch):
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0, 1})
+    rule = BulkImport(helper_from_rows=100_000, idle_margin=0.5)
+    for load, rows, wanted in ((0.9, 100_000, True), (0.9, 99_999, False), (1.6, 1_000_000, False)):
+        monkeypatch.setattr("os.getloadavg", lambda: (load, 0.0, 0.0))
+        assert rule.uses_helper(rows) is wanted
+    monkeypatch.setattr("os.sched_getaffinity", lambda pid: {0})
+    assert not BulkImport(idle_margin=ALWAYS).uses_helper(10**6)  # one core: nothing to overlap
