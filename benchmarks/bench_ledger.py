@@ -6,7 +6,8 @@ same rows parsed with `csv` and inserted with raw `sqlite3.executemany` into one
 ref; on PostgreSQL also against a raw COPY of the same rows into such a table; the month against a
 pandas group-by over the rows in memory. On SQLite a reference is printed besides: the ledger rows
 the import wrote, inserted again raw into the ledger's own table (what the database needs for them). The peak memory of the import is measured in a process of
-its own (resource.getrusage). Usage: python benchmarks/bench_ledger.py [--rows 1000000] [--db URL]
+its own (VmHWM, and its helper process's). A large import uses two cores: how much of a second core
+the machine had is measured too (two CPU-bound processes at once against one). Usage: python benchmarks/bench_ledger.py [--rows 1000000] [--db URL]
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import sqlite3
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 
@@ -143,17 +145,59 @@ def load_masters(engine, create: bool = False) -> None:
         uow.commit()
 
 
+def _peak_mb(pid: int | str) -> float:
+    """A process's peak resident memory (VmHWM: its own since its exec, unlike getrusage's children
+    figure, which counts a spawned helper's moment as a copy of this process before its exec)."""
+    try:
+        with open(f"/proc/{pid}/status") as fh:
+            return next(int(line.split()[1]) for line in fh if line.startswith("VmHWM")) / 1024
+    except (OSError, StopIteration):
+        return 0.0
+
+
+def _watch_helpers(peaks: dict, stop: threading.Event) -> None:
+    while not stop.wait(0.1):
+        for task in Path("/proc/self/task").iterdir():
+            for pid in (task / "children").read_text().split():
+                peaks[pid] = max(peaks.get(pid, 0.0), _peak_mb(pid))
+
+
 def measure_import(url: str, data: Path) -> dict:
-    """One import in this process: seconds and the process's peak resident memory."""
+    """One import in this process: seconds, CPU seconds of this process and of its helper (a large
+    file is parsed in one), and the peak resident memory of this process and of its helper."""
     engine = db.make_engine(url)
+    peaks: dict[str, float] = {}
+    stop = threading.Event()
+    watcher = threading.Thread(target=_watch_helpers, args=(peaks, stop), daemon=True)
+    watcher.start()
     start, cpu = time.perf_counter(), time.process_time()
     with db.unit_of_work(engine, write=True) as uow:
         result = ledger.import_purchases(uow.session, data, "bench", today=dt.date(2025, 12, 31))
         uow.commit()
     seconds, cpu = time.perf_counter() - start, time.process_time() - cpu
+    stop.set()
+    watcher.join()
     engine.dispose()
-    return {"seconds": seconds, "cpu": cpu, "added": result.lines_added,
-            "peak_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}
+    helper = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return {"seconds": seconds, "cpu": cpu, "helper_cpu": helper.ru_utime + helper.ru_stime,
+            "added": result.lines_added, "peak_mb": _peak_mb("self"), "helper_peak_mb": max(peaks.values(), default=0.0)}
+
+
+_SPIN = [sys.executable, "-c", "sum(range(40_000_000))"]
+
+
+def second_core() -> float:
+    """How much of a second core there is now: 1.0 when two CPU-bound processes at once take as long
+    as one alone, 0.0 when they take twice as long (the machine is shared)."""
+    start = time.perf_counter()
+    subprocess.run(_SPIN, check=True)
+    one = time.perf_counter() - start
+    start = time.perf_counter()
+    both = [subprocess.Popen(_SPIN) for _ in range(2)]
+    for p in both:
+        p.wait()
+    two = time.perf_counter() - start
+    return max(0.0, min(1.0, 2 * one / two - 1))
 
 
 def main() -> None:
@@ -178,6 +222,7 @@ def main() -> None:
         if engine.dialect.name == "sqlite":
             load_masters(reference := db.make_engine(f"sqlite:///{tmp / 'reference.db'}"), create=True)
             reference.dispose()
+        print(f"a second core: {second_core():.0%} of one free (two CPU-bound processes at once against one)")
         base, base_cpu = raw_executemany(data, tmp / "baseline.db")
         print(f"baseline: csv + sqlite3.executemany into one table with a unique ref: {base:.1f} s")
         # The import in a process of its own, so that its peak memory is its own.
@@ -186,7 +231,10 @@ def main() -> None:
         imported = json.loads(out.stdout.strip().splitlines()[-1])
         imp = imported["seconds"]
         print(f"import: {imported['added']:,} lines in {imp:.1f} s = {imported['added'] / imp:,.0f} rows/s; "
-              f"ratio import/baseline = {imp / base:.1f}x; peak memory {imported['peak_mb']:.0f} MB")
+              f"ratio import/baseline = {imp / base:.1f}x; peak memory {imported['peak_mb']:.0f} MB"
+              + (f" + its helper process's {imported['helper_peak_mb']:.0f} MB = "
+                 f"{imported['peak_mb'] + imported['helper_peak_mb']:.0f} MB" if imported["helper_peak_mb"]
+                 else " (in one process: no idle second core, see procure/rules.py BulkImport)"))
         if engine.dialect.name == "sqlite":
             with engine.connect() as conn:
                 columns = [c.name for c in Purchase.__table__.columns]
@@ -194,7 +242,7 @@ def main() -> None:
             ledger_s = raw_ledger_insert(rows, columns, tmp / "reference.db")
             del rows
             print(f"reference (not the baseline): the same ledger rows, hashes and all, inserted raw into the ledger's "
-                  f"own table (executemany, its four indexes, foreign keys, WAL): {ledger_s:.1f} s "
+                  f"own table (executemany, its indexes as the import leaves them, foreign keys, WAL): {ledger_s:.1f} s "
                   f"= {ledger_s / base:.1f}x the baseline; ratio import/reference = {imp / ledger_s:.1f}x")
         t0, c0 = time.perf_counter(), time.process_time()
         with db.unit_of_work(engine, write=True) as uow:
@@ -209,7 +257,8 @@ def main() -> None:
         if engine.dialect.name == "sqlite":
             bc = min(base_cpu, base2_cpu)
             print(f"CPU seconds (other work on the machine counts less): baseline {bc:.1f}, import "
-                  f"{imported['cpu']:.1f} = {imported['cpu'] / bc:.1f}x, re-import {reimp_cpu:.1f} = {reimp_cpu / bc:.1f}x")
+                  f"{imported['cpu']:.1f} = {imported['cpu'] / bc:.1f}x (and its helper process "
+                  f"{imported['helper_cpu']:.1f}), re-import {reimp_cpu:.1f} = {reimp_cpu / bc:.1f}x")
         if engine.dialect.name == "postgresql":
             copy_s = raw_copy(data, url)
             print(f"PostgreSQL: raw COPY of the same rows into one table with a unique ref: {copy_s:.1f} s; "

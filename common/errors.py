@@ -37,6 +37,10 @@ class InputFileError(FupinError):
             lines.append(f"  ... and {more:,} more problem(s) not listed; correct these and import again to see them")
         super().__init__("\n".join(lines))
 
+    def __reduce__(self):
+        # As made, not from its message: raised again in the process that imported the file.
+        return type(self), (self.path, self.problems, self.more)
+
 
 class ProblemList:
     """Problems in the order found, the first `limit` of them kept: a file of a million bad rows

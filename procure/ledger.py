@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Callable, Iterable, Iterator, Sequence
 
 from sqlalchemy import func, select
+from sqlalchemy import inspect as sa_inspect
 from sqlalchemy.orm import Session
 
 from common.cells import (
@@ -38,6 +39,7 @@ from common.cells import (
     visible,
 )
 from common.errors import FupinError, InputFileError, ProblemList, RowProblem
+from common.helper_process import HelperProcess, Inbox
 from common.tables import Chunk, Field, Row, TableReader
 from db import bulk, chain
 from db.models import (
@@ -53,7 +55,7 @@ from db.models import (
 
 from . import audit
 from .masterdata import check_master_row, packaging_weights
-from .rules import LineLimits, eligible_on
+from .rules import BULK_IMPORT, LineLimits, eligible_on
 from .units import CANONICAL_UNITS, FEN_PER_YUAN, KG_PER_UNIT, normalise_unit, to_mg
 
 PURCHASE_FIELDS = [
@@ -118,12 +120,20 @@ class ImportResult:
             self.already_present.append((row, entry_id))
 
 
+class _Known:
+    """A master row's columns, read once: no session behind it, so a helper process can be given it."""
+
+    def __init__(self, obj: object, names: Iterable[str]):
+        self.__dict__.update((name, getattr(obj, name)) for name in names)
+
+
 class _Directory:
     """Canteens, suppliers and categories found by code or by an unambiguous name."""
 
     def __init__(self, session: Session, model: type, what: str, listing: str):
         self.what, self.listing = what, listing
-        self.by_code = {o.code: o for o in session.scalars(select(model))}
+        names = [c.key for c in sa_inspect(model).column_attrs]
+        self.by_code = {o.code: _Known(o, names) for o in session.scalars(select(model))}
         self.by_name: dict[str, list] = {}
         for o in self.by_code.values():
             self.by_name.setdefault(o.name, []).append(o)
@@ -245,10 +255,23 @@ class _LineParser:
         self.canteens = _Directory(session, Canteen, "canteen", "fupin procure list canteens")
         self.suppliers = _Directory(session, Supplier, "supplier", "fupin procure list suppliers")
         self.categories = _Directory(session, Category, "category", "fupin procure list categories")
-        # Each object's id, read once: an ORM attribute costs a tenth of a microsecond a row.
-        self._id = {o: o.id for d in (self.canteens, self.suppliers, self.categories) for o in d.by_code.values()}
         self.packaging = packaging_weights(session)
         self.closed = set(session.scalars(select(MonthClose.month).where(MonthClose.closed)))
+        self._prepare()
+
+    _GIVEN = ("today", "limits", "canteens", "suppliers", "categories", "packaging", "closed")
+
+    def __getstate__(self) -> dict:
+        """What a helper process needs to parse as this parser does (its remembered answers are rebuilt)."""
+        return {name: getattr(self, name) for name in self._GIVEN}
+
+    def __setstate__(self, state: dict) -> None:
+        self.__dict__.update(state)
+        self._prepare()
+
+    def _prepare(self) -> None:
+        # Each object's id, read once: an attribute lookup costs a tenth of a microsecond a row.
+        self._id = {o: o.id for d in (self.canteens, self.suppliers, self.categories) for o in d.by_code.values()}
         self._cell = self._cell_parsers()
         self._memos = {name: _Memo(self._cell[name]) for name in self._cell if name not in ("amount", "ref", "note")}
         # The quantity is kept as entered: "60.0" and "60" are the same Decimal but not the same text.
@@ -427,6 +450,11 @@ _same_of = operator.itemgetter(*_SAME_AT)
 _same_found = operator.itemgetter(*range(2, 2 + len(_SAME_LINE)))  # in a row of _Writer._existing
 
 
+def _hasher(constants: dict) -> Callable[[tuple], str]:
+    """The row hash of a line (in LINE order) with the import's own columns (`_Writer.constants`)."""
+    return chain.row_hasher("purchases", LINE, constants, ("ref", "note", "qty_mg", "amount_fen"))
+
+
 class _Writer:
     """Checks each chunk's lines against the ledger and this file, and inserts the new ones.
 
@@ -445,7 +473,7 @@ class _Writer:
         self.constants = {"reverses_id": None, "batch_id": batch_id, "created_by": actor, "created_at": now}
         stored = table.c.created_at.type.dialect_impl(self.conn.dialect).bind_processor(self.conn.dialect)
         self.tail = (None, batch_id, actor, stored(now) if stored else now)
-        self.hash = chain.row_hasher("purchases", LINE, self.constants, ("ref", "note", "qty_mg", "amount_fen"))
+        self.hash = _hasher(self.constants)
         bulk.temp_table(self.conn, _KEYS, table, ("supplier_id", "ref", "line"), "idx INTEGER")
         if bulk.is_postgresql(self.conn):
             bulk.temp_table(self.conn, _STAGE, table, _INSERTED)
@@ -458,14 +486,16 @@ class _Writer:
         self.optimistic = True  # see write
         self.late_indexes: bulk.LateIndexes | None = None  # indexes dropped after the first lines went in
 
-    def write(self, lines: list[tuple], rows: list[int | None], notices: list[str | None]) -> list[RowProblem]:
-        """Adds the chunk's new lines; returns the problems of the others (in row order).
+    def write(self, lines: list[tuple], rows: list[int | None], notices: list[str | None],
+              hashes: list[str] | None = None) -> list[RowProblem]:
+        """Adds the chunk's new lines (`hashes`: their row hashes, when a helper process computed them);
+        returns the problems of the others (in row order).
 
         While chunks hold only new lines (a first import), a chunk is inserted straight away with
         its conflicts skipped: when every line went in, no key of it was in the ledger or twice in
         the file, and nothing else is to be checked. Otherwise that insert is undone and the chunk
         goes the way below, as do the chunks after it until one holds no line already there."""
-        if self.optimistic and lines and self._insert(lines, rows, notices, new_only=True):
+        if self.optimistic and lines and self._insert(lines, rows, notices, hashes, new_only=True):
             return []
         keys = list(map(_key_of, lines))
         problems: list[tuple[int, RowProblem]] = []
@@ -489,6 +519,8 @@ class _Writer:
             live = [e for e in entries if not e[-1]]
             if not live:
                 lines[i] = (*lines[i][:-1], len(entries) + 1)  # key_seq: the voided entries come first
+                if hashes is not None:
+                    hashes[i] = self.hash(lines[i])
                 continue
             skip.add(i)
             entry = live[0]
@@ -512,10 +544,11 @@ class _Writer:
         if skip:
             keep = [i not in skip for i in range(len(lines))]
             lines, rows, notices = (list(itertools.compress(x, keep)) for x in (lines, rows, notices))
+            hashes = None if hashes is None else list(itertools.compress(hashes, keep))
         if lines:
             # Inserted even once a problem is found (the import is then rolled back), so that a later
             # row with the same key is still named.
-            self._insert(lines, rows, notices)
+            self._insert(lines, rows, notices, hashes)
         problems.sort(key=lambda p: p[0])
         return [p for _, p in problems]
 
@@ -584,14 +617,15 @@ class _Writer:
             self.claimed_rows.append(-1 if row is None else row)
 
     def _insert(self, lines: list[tuple], rows: list[int | None], notices: list[str | None],
-                new_only: bool = False) -> bool:
+                hashes: list[str] | None, new_only: bool = False) -> bool:
         """Inserts the lines with ids reserved ahead and their row hashes. With `new_only`, only when
         every line is new: a line whose (supplier, ref, line, key_seq 1) an entry or an earlier line
         already has is skipped by the unique key, and then the lines that went in are taken out
         again and False is returned."""
         table = Purchase.__table__
         first = bulk.reserve_ids(self.conn, table, len(lines))
-        hashes = list(map(self.hash, lines))
+        if hashes is None:
+            hashes = list(map(self.hash, lines))
         ids = range(first, first + len(lines))
         # Each line with its id, constants and hash appended (_INSERTED's order), tuple by tuple in C.
         records = list(map(operator.add, lines, zip(ids, *map(itertools.repeat, self.tail), hashes)))
@@ -648,7 +682,7 @@ def _values(line: tuple) -> dict:
 
 
 
-CHUNK_ROWS = 20_000
+CHUNK_ROWS = 10_000
 INDEXES_AFTER = 100_000  # a file of this many rows, as many as the ledger holds, builds the date index at the end
 LISTED_PROBLEMS = 1_000  # a file with more bad rows lists these and counts the rest
 
@@ -666,15 +700,90 @@ def _no_cyclic_gc() -> Iterator[None]:
             gc.enable()
 
 
-def _write_lines(chunks: Iterable[Chunk], parser: _LineParser, writer: _Writer,
-                 progress: Callable[[int], None] | None = None) -> tuple[ImportResult, ProblemList]:
-    """Every chunk parsed, checked and its new lines inserted; the caller keeps or rolls back the inserts."""
-    problems = ProblemList(LISTED_PROBLEMS)
+@dataclass
+class _Parsed:
+    """A chunk parsed: its good lines (in LINE order), their row numbers, notices and (when a helper
+    process parsed it) row hashes, the problems of its other rows, and how many rows it had."""
+
+    lines: list[tuple]
+    rows: list[int | None]
+    notices: list[str | None]
+    problems: list[RowProblem]
+    hashes: list[str] | None
+    size: int
+
+
+def _parsed(chunks: Iterable[Chunk], parser: _LineParser, hasher: Callable[[tuple], str] | None = None,
+            hashing: Inbox | None = None) -> Iterator[_Parsed]:
+    """Each chunk parsed; its lines hashed by `hasher` while the importing process says (`hashing`)
+    that it expects new lines."""
     for chunk in chunks:
         lines, rows, notices, bad = parser.parse_chunk(chunk)
-        problems.extend(list(heapq.merge(bad, writer.write(lines, rows, notices), key=lambda p: p.row or 0)))
+        hashes = list(map(hasher, lines)) if hasher is not None and hashing.latest() else None
+        yield _Parsed(lines, rows, notices, bad, hashes, len(chunk))
+
+
+def _parsed_reader(reader: TableReader, parser: _LineParser, chunk_rows: int, hasher=None,
+                   hashing: Inbox | None = None) -> Iterator[_Parsed | ProblemList]:
+    """A file's chunks parsed, then the reader's own problems (cells outside any column)."""
+    yield from _parsed(reader.chunks(chunk_rows), parser, hasher, hashing)
+    yield reader.problems
+
+
+def _parsed_file(path: Path, parser: _LineParser, chunk_rows: int, constants: dict,
+                 hashing: Inbox) -> Iterator[_Parsed | ProblemList]:
+    """_parsed_reader in a helper process, which opens the file again and also hashes the lines while
+    the importing process expects them to be new (a re-import's lines are not inserted)."""
+    with _no_cyclic_gc():
+        reader = TableReader(path, PURCHASE_FIELDS, max_problems=LISTED_PROBLEMS)
+        try:
+            yield from _parsed_reader(reader, parser, chunk_rows, _hasher(constants), hashing)
+        finally:
+            reader.close()
+
+
+class _FileStage:
+    """A file's chunks parsed: here, or for a large file (BulkImport) in a helper process, which also
+    hashes them, while this process checks and inserts the chunks before. After the last chunk,
+    `stray` holds the reader's own problems."""
+
+    def __init__(self, reader: TableReader, parser: _LineParser, writer: _Writer):
+        self.stray = ProblemList()
+        self.writer = writer
+        self.helper = None
+        if BULK_IMPORT.uses_helper(reader.expected_rows or 0):
+            reader.close()  # it checked the header here; the helper reads the rows
+            self.hashing = writer.optimistic
+            self.helper = HelperProcess(_parsed_file, reader.path, parser, CHUNK_ROWS, writer.constants,
+                                        told=self.hashing, what=f"reading {reader.path.name}")
+            self.items = iter(self.helper)
+        else:
+            self.items = _parsed_reader(reader, parser, CHUNK_ROWS)
+
+    def __iter__(self) -> Iterator[_Parsed]:
+        for item in self.items:
+            if isinstance(item, ProblemList):
+                self.stray = item
+                continue
+            yield item
+            if self.helper is not None and self.hashing != self.writer.optimistic:
+                self.hashing = self.writer.optimistic
+                self.helper.tell(self.hashing)
+
+    def close(self) -> None:
+        if self.helper is not None:
+            self.helper.close()
+
+
+def _write_lines(parsed: Iterable[_Parsed], writer: _Writer,
+                 progress: Callable[[int], None] | None = None) -> tuple[ImportResult, ProblemList]:
+    """Every parsed chunk checked and its new lines inserted; the caller keeps or rolls back the inserts."""
+    problems = ProblemList(LISTED_PROBLEMS)
+    for p in parsed:
+        written = writer.write(p.lines, p.rows, p.notices, p.hashes)
+        problems.extend(list(heapq.merge(p.problems, written, key=lambda p: p.row or 0)))
         if progress is not None:
-            progress(len(chunk))
+            progress(p.size)
     return writer.result, problems
 
 
@@ -740,9 +849,13 @@ def _import(session: Session, reader: TableReader, actor: str, dry_run: bool, to
         # When anything below raises, the savepoint's rollback brings the index back.
         writer.late_indexes = bulk.LateIndexes(writer.conn, Purchase.__table__, reader.expected_rows or 0,
                                                INDEXES_AFTER)
-        result, problems = _write_lines(reader.chunks(CHUNK_ROWS), parser, writer, counted)
-        if reader.problems:
-            raise InputFileError(str(reader.path), reader.problems.listed, reader.problems.more)
+        stage = _FileStage(reader, parser, writer)
+        try:
+            result, problems = _write_lines(stage, writer, counted)
+        finally:
+            stage.close()
+        if stage.stray:
+            raise InputFileError(str(reader.path), stage.stray.listed, stage.stray.more)
         if not done:
             raise FupinError(f"{reader.path}: no purchase lines under the header: nothing to import")
         if problems:
@@ -773,7 +886,7 @@ def import_lines(session: Session, lines: list[dict], actor: str, source: str, d
                   columns)
 
     def write(writer: _Writer) -> ImportResult:
-        result, problems = _write_lines([chunk], _LineParser(session, today or dt.date.today()), writer)
+        result, problems = _write_lines(_parsed([chunk], _LineParser(session, today or dt.date.today())), writer)
         if problems:
             raise InputFileError(source, problems.listed, problems.more)
         return result
@@ -804,7 +917,7 @@ def log_purchase(session: Session, actor: str, today: dt.date | None = None, **f
     chunk = Chunk([None], {name: [value] for name, value in fields.items()}, columns)
     writer = _Writer(session, actor, None, columns)
     try:
-        result, problems = _write_lines([chunk], _LineParser(session, today or dt.date.today()), writer)
+        result, problems = _write_lines(_parsed([chunk], _LineParser(session, today or dt.date.today())), writer)
     finally:
         writer.close()
     if problems:

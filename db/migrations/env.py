@@ -15,14 +15,25 @@ def run_migrations_online() -> None:
 
         engine = make_engine(config.get_main_option("sqlalchemy.url") or database_url())
     with engine.connect() as connection:
-        context.configure(
-            connection=connection,
-            target_metadata=target_metadata,
-            render_as_batch=True,  # SQLite cannot ALTER most things; batch mode copies the table
-            compare_type=True,
-        )
-        with context.begin_transaction():
-            context.run_migrations()
+        # SQLite's own procedure for a table that batch mode copies: foreign keys off while the copy
+        # replaces the table (the copy's reference to the old one would refuse dropping it), and each
+        # such migration runs PRAGMA foreign_key_check before its commit. Set on the driver's connection
+        # before any transaction begins: inside one, SQLite ignores the pragma.
+        sqlite = connection.dialect.name == "sqlite"
+        if sqlite:
+            connection.connection.driver_connection.execute("PRAGMA foreign_keys=OFF")
+        try:
+            context.configure(
+                connection=connection,
+                target_metadata=target_metadata,
+                render_as_batch=True,  # SQLite cannot ALTER most things; batch mode copies the table
+                compare_type=True,
+            )
+            with context.begin_transaction():
+                context.run_migrations()
+        finally:
+            if sqlite:
+                connection.connection.driver_connection.execute("PRAGMA foreign_keys=ON")
     connection.close()
 
 

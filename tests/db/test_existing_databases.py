@@ -24,7 +24,7 @@ def test_an_existing_database_reads_the_same_figures(tmp_path):
     refused = _fupin(db_file, "procure", "compliance", "--month", "2025-03")
     assert refused.exit_code == 1 and "run `fupin db upgrade`" in refused.output
     upgraded = _fupin(db_file, "db", "upgrade")
-    assert upgraded.exit_code == 0 and "schema upgraded from 0002 to 0005" in upgraded.output, upgraded.output
+    assert upgraded.exit_code == 0 and "schema upgraded from 0002 to 0006" in upgraded.output, upgraded.output
     out = tmp_path / "compliance.csv"
     result = _fupin(db_file, "procure", "compliance", "--month", "2025-03", "--format", "csv", "-o", str(out))
     assert result.exit_code == 0, result.output

@@ -135,8 +135,8 @@ def test_a_file_as_large_as_the_ledger_builds_the_date_index_at_the_end(master_e
     seen = []
     write_lines = ledger._write_lines
 
-    def spying(chunks, parser, writer, progress=None):
-        written = write_lines(chunks, parser, writer, progress)
+    def spying(parsed, writer, progress=None):
+        written = write_lines(parsed, writer, progress)
         seen.append({ix["name"] for ix in inspect(writer.conn).get_indexes("purchases")})
         return written
 
