@@ -4,7 +4,8 @@ province month.
 Each figure is a ratio to a baseline measured in this run: the import and the re-import against the
 same rows parsed with `csv` and inserted with raw `sqlite3.executemany` into one table with a unique
 ref; on PostgreSQL also against a raw COPY of the same rows into such a table; the month against a
-pandas group-by over the rows in memory. On SQLite a reference is printed besides: the ledger rows
+pandas group-by over the rows in memory, and as whole processes (`fupin procure compliance`
+against a script that reads the CSV with pandas and groups it). On SQLite a reference is printed besides: the ledger rows
 the import wrote, inserted again raw into the ledger's own table (what the database needs for them). The peak memory of the import is measured in a process of
 its own (VmHWM, and its helper process's). A large import uses two cores: how much of a second core
 the machine had is measured too (two CPU-bound processes at once against one). Usage: python benchmarks/bench_ledger.py [--rows 1000000] [--db URL]
@@ -26,14 +27,14 @@ import threading
 import time
 from pathlib import Path
 
-import pandas as pd
-
 import db
 from db import chain
 from db.models import Purchase
 from procure import ledger, masterdata
 from procure.quota import month_compliance
 from procure.rules import QuotaRule
+
+from pandas_month import MONTH, pandas_month
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "data" / "sample"
@@ -42,7 +43,6 @@ PRODUCTS = [("青菜", "VEG", "斤"), ("大米", "GRAIN", "袋"), ("猪肉", "ME
             ("红毛丹", "FRUIT", "斤"), ("酱油", "SEAS", "kg")]
 SUPPLIERS = [f"S{i:02d}" for i in range(1, 13)]
 CANTEENS = [f"C{i:02d}" for i in range(1, 13)]
-MONTH = "2025-05"
 
 
 def generate(path: Path, rows: int, seed: int = 7) -> None:
@@ -55,20 +55,6 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
             product, category, unit = PRODUCTS[i % len(PRODUCTS)]
             w.writerow([days[(i * 7919) % 365].isoformat(), CANTEENS[i % 12], rng.choice(SUPPLIERS), category, product,
                         rng.randint(1, 200), unit, f"{rng.randint(100, 500000) / 100:.2f}", f"B-{i // 4}", i % 4 + 1])
-
-
-def pandas_month(path: Path) -> tuple[float, pd.DataFrame]:
-    """The baseline: the same month's sums with pandas, the rows already in memory."""
-    frame = pd.read_csv(path, dtype={"amount": str})
-    factor = {"斤": 0.5, "kg": 1.0, "公斤": 1.0, "袋": 25.0}
-    sup = pd.read_csv(SAMPLE / "suppliers.csv", keep_default_na=False).set_index("code")["eligibility"]
-    counting = set(pd.read_csv(SAMPLE / "categories.csv").query("counts_toward_quota == 'yes'")["code"])
-    start = time.perf_counter()
-    m = frame[frame["date"].str.startswith(MONTH) & frame["category"].isin(counting)]
-    kg = m["quantity"] * m["unit"].map(factor)
-    pa = m["supplier"].map(sup) != "none"
-    out = pd.DataFrame({"canteen": m["canteen"], "kg": kg, "pa_kg": kg.where(pa, 0.0)}).groupby("canteen").sum()
-    return time.perf_counter() - start, out
 
 
 BASELINE_TABLE = ("CREATE TABLE {name} (id INTEGER PRIMARY KEY, date TEXT, canteen TEXT, supplier TEXT, "
@@ -200,6 +186,12 @@ def second_core() -> float:
     return max(0.0, min(1.0, 2 * one / two - 1))
 
 
+def whole_process(command: list[str]) -> float:
+    t0 = time.perf_counter()
+    subprocess.run(command, capture_output=True, check=True, cwd=ROOT)
+    return time.perf_counter() - t0
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--rows", type=int, default=1_000_000)
@@ -287,6 +279,13 @@ def main() -> None:
         print(f"province month {MONTH} ({month_rows:,} of {args.rows:,} rows, {len(month.canteens)} canteens): "
               f"fupin {fupin_s * 1000:.0f} ms (SQL aggregation over the ledger on {engine.dialect.name}), "
               f"pandas group-by in memory {pandas_s * 1000:.0f} ms; ratio fupin/pandas = {fupin_s / pandas_s:.1f}x")
+        fupin_cmd = [sys.executable, str(ROOT / "cli.py"), "--db", url, "--user", "bench",
+                     "procure", "compliance", "--month", MONTH, "--format", "csv"]
+        pandas_cmd = [sys.executable, str(ROOT / "benchmarks" / "pandas_month.py"), str(data)]
+        fupin_s, pandas_s = (min(whole_process(cmd) for _ in range(3)) for cmd in (fupin_cmd, pandas_cmd))
+        print(f"the same month as whole processes (start-up, reading and output included): "
+              f"`fupin procure compliance` {fupin_s:.2f} s, pandas reading the CSV and grouping {pandas_s:.2f} s; "
+              f"ratio fupin/pandas = {fupin_s / pandas_s:.2f}x")
         engine.dispose()
 
 
