@@ -719,14 +719,13 @@ def _pool(state: _ColumnRun, branch: _Branch, upper: int) -> list[Column] | None
     """Every column with reduced cost at most upper - z_k (+ margin): all that a plan of the branch
     costing at most `upper` can use. Listed once, to the largest `upper` asked, and filtered by
     reduced cost after. None when too many or out of time."""
+    slack = upper - branch.lp.value + state.margin
     if branch.pool is None or branch.listed_to < upper:
-        found = state.cg.enumerate(branch.lp.duals, upper - branch.lp.value + state.margin,
-                                   state.enumeration_limit, state.deadline)
+        found = state.cg.enumerate(branch.lp.duals, slack, state.enumeration_limit, state.deadline)
         if found is None:
             return None
         branch.pool, branch.listed_to = found, upper
         state.out.enumerated = max(state.out.enumerated or 0, len(found))
-    slack = upper - branch.lp.value + state.margin
     return [column for column, reduced in branch.pool if reduced <= slack]
 
 
@@ -758,27 +757,30 @@ def _exact_master(state: _ColumnRun) -> ColumnOutcome | None:
                 break
             continue
         # Every pool listed first, the smallest solved first: a better plan found there shrinks the others.
+        pools = {}
         for branch in waiting:
-            if _pool(state, branch, upper) is None:
+            pool = _pool(state, branch, upper)
+            if pool is None:
                 stopped = stopped or f"more than {state.enumeration_limit} columns within the gap, or no time left"
                 tried.add(branch.new_count)
-        waiting = [b for b in waiting if b.new_count not in tried]
-        if not waiting:
+            else:
+                pools[branch.new_count] = (branch, pool)
+        if not pools:
             continue
-        pools = {b.new_count: _pool(state, b, upper) for b in waiting}
-        branch = min(waiting, key=lambda b: len(pools[b.new_count]))
+        branch, pool = min(pools.values(), key=lambda found: len(found[1]))
         tried.add(branch.new_count)
         if state.past_deadline():
             stopped = stopped or "no time left for the exact search over columns"
             continue
         start = _in_branch(state.chosen, branch)
-        best, chosen = cg.integer_master(pools[branch.new_count] + (start or []), state.solver, state.left(),
+        best, chosen = cg.integer_master(pool + (start or []), state.solver, state.left(),
                                          start=start, partition=True, new_count=branch.new_count)
-        if chosen and cg.plan(chosen).cost < upper:
-            out.plan, state.chosen = cg.plan(chosen), chosen
+        found = cg.plan(chosen) if chosen else None
+        if found is not None and found.cost < upper:
+            out.plan, state.chosen = found, chosen
         if best.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE):
             # Over the pool the branch's least cost is exact up to `upper`; beyond, only that it is more.
-            least = cg.plan(chosen).cost if chosen else math.inf
+            least = found.cost if found is not None else math.inf
             branch.cost = least if least <= upper else None
             branch.bound = max(branch.bound, int(min(least, upper + cg.step)))
         else:
@@ -818,9 +820,9 @@ def _children_km_master(state: _ColumnRun) -> ColumnOutcome:
         # Infeasible: the branch has no plan at the cheapest cost.
         proven = proven and nearest.status in (SolveStatus.OPTIMAL, SolveStatus.INFEASIBLE)
         if nearest.has_solution and chosen:
-            plan = cg.plan(chosen)
-            if plan.cost <= cheapest and (best is None or sum(map(cg.children_km, chosen)) < best[0]):
-                best = (sum(map(cg.children_km, chosen)), plan)
+            plan, km = cg.plan(chosen), sum(map(cg.children_km, chosen))
+            if plan.cost <= cheapest and (best is None or km < best[0]):
+                best = (km, plan)
     if best is not None:
         out.plan = best[1]
     out.km_proven = proven and best is not None
