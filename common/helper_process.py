@@ -86,6 +86,13 @@ class HelperProcess:
             else:
                 raise FupinError(f"{self.what} failed: {value}")
 
+    def ready(self) -> bool:
+        """Whether the helper's next item (or its end) is already waiting: it is ahead of this process."""
+        try:
+            return self._pipe.poll()
+        except OSError:
+            return False
+
     def tell(self, message: object) -> None:
         try:
             self._pipe.send(message)

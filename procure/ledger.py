@@ -730,33 +730,42 @@ def _parsed_reader(reader: TableReader, parser: _LineParser, chunk_rows: int, ha
     yield reader.problems
 
 
-def _parsed_file(path: Path, parser: _LineParser, chunk_rows: int, constants: dict,
+def _parsed_file(path: Path, parser: _LineParser, chunk_rows: int, constants: dict, skip_chunks: int,
                  hashing: Inbox) -> Iterator[_Parsed | ProblemList]:
-    """_parsed_reader in a helper process, which opens the file again and also hashes the lines while
-    the importing process expects them to be new (a re-import's lines are not inserted)."""
+    """_parsed_reader in a helper process, which opens the file again, reads past the first
+    `skip_chunks` chunks (the importing process parses those itself) and also hashes the lines while
+    the importing process expects them to be new (a re-import's lines are not inserted). The
+    reader's own problems cover the whole file, the chunks read past too."""
     with _no_cyclic_gc():
         reader = TableReader(path, PURCHASE_FIELDS, max_problems=LISTED_PROBLEMS)
         try:
-            yield from _parsed_reader(reader, parser, chunk_rows, _hasher(constants), hashing)
+            chunks = reader.chunks(chunk_rows)
+            for _ in itertools.islice(chunks, skip_chunks):
+                pass
+            yield from _parsed(chunks, parser, _hasher(constants), hashing)
+            yield reader.problems
         finally:
             reader.close()
 
 
 class _FileStage:
     """A file's chunks parsed: here, or for a large file (BulkImport) in a helper process, which also
-    hashes them, while this process checks and inserts the chunks before. After the last chunk,
-    `stray` holds the reader's own problems."""
+    hashes them, while this process checks and inserts the chunks before; this process parses the
+    first chunks itself while the helper starts. After the last chunk, `stray` holds the reader's
+    own problems."""
 
     def __init__(self, reader: TableReader, parser: _LineParser, writer: _Writer):
         self.stray = ProblemList()
         self.writer = writer
         self.helper = None
         if BULK_IMPORT.uses_helper(reader.expected_rows or 0):
-            reader.close()  # it checked the header here; the helper reads the rows
+            lead = BULK_IMPORT.lead_rows // CHUNK_ROWS
             self.hashing = writer.optimistic
-            self.helper = HelperProcess(_parsed_file, reader.path, parser, CHUNK_ROWS, writer.constants,
+            self.helper = HelperProcess(_parsed_file, reader.path, parser, CHUNK_ROWS, writer.constants, lead,
                                         told=self.hashing, what=f"reading {reader.path.name}")
-            self.items = iter(self.helper)
+            # The helper's reader reports the stray cells of the whole file, these lead chunks' too.
+            self.items = itertools.chain(_parsed(itertools.islice(reader.chunks(CHUNK_ROWS), lead), parser),
+                                         self.helper)
         else:
             self.items = _parsed_reader(reader, parser, CHUNK_ROWS)
 
@@ -766,9 +775,13 @@ class _FileStage:
                 self.stray = item
                 continue
             yield item
-            if self.helper is not None and self.hashing != self.writer.optimistic:
-                self.hashing = self.writer.optimistic
-                self.helper.tell(self.hashing)
+            if self.helper is not None:
+                # New lines are hashed where there is time: by the helper while it is ahead of this
+                # process, here (_Writer._insert) while this process would wait for it.
+                hashing = self.writer.optimistic and self.helper.ready()
+                if hashing != self.hashing:
+                    self.hashing = hashing
+                    self.helper.tell(hashing)
 
     def close(self) -> None:
         if self.helper is not None:

@@ -97,10 +97,13 @@ class BulkImport:
     only a large file earns back (an API request, a form or a small file never pays it). Only while
     a second core is idle: the 1-minute load average (this import counts one) below the cores less
     `idle_margin`; on a busy machine the two processes would share a core and take longer than one
-    (measured: 16-19 s against 13.8 s for a million lines)."""
+    (measured: 16-19 s against 13.8 s for a million lines). The first `lead_rows` rows are this
+    process's own: it parses and inserts them while the helper starts up (a new interpreter and its
+    imports, about half a second), and the helper reads past them."""
 
     helper_from_rows: int = 100_000
     idle_margin: float = 0.5
+    lead_rows: int = 50_000
 
     def uses_helper(self, rows: int) -> bool:
         cores = len(os.sched_getaffinity(0))

@@ -53,7 +53,9 @@ def two_ledgers(db_url, tmp_path, monkeypatch):
 
 
 def _import(engine, path, monkeypatch, helper: bool, **kw):
-    monkeypatch.setattr(ledger, "BULK_IMPORT", BulkImport(helper_from_rows=1 if helper else 10**9, idle_margin=ALWAYS))
+    # The importing process parses the first two chunks itself (lead_rows), the helper the rest.
+    monkeypatch.setattr(ledger, "BULK_IMPORT", BulkImport(helper_from_rows=1 if helper else 10**9, idle_margin=ALWAYS,
+                                                          lead_rows=2 * ledger.CHUNK_ROWS))
     started = []
     real = ledger.HelperProcess
     monkeypatch.setattr(ledger, "HelperProcess", lambda *a, **k: started.append(real(*a, **k)) or started[-1])
@@ -98,7 +100,8 @@ def test_bad_rows_at_the_end_are_listed_the_same_and_nothing_is_written(two_ledg
     rows = _rows(3_000)
     rows[1_000][5] = "-3"
     rows[2_999][7] = "12.345"  # the last row
-    rows.append(["", "", "", "", "", "", "", "", "", "", "", "stray"])  # a cell outside any column
+    rows[99].append("early stray")  # outside any column, in a chunk the importing process parses itself
+    rows.append(["", "", "", "", "", "", "", "", "", "", "", "stray"])  # and in the helper's last chunk
     path = write_csv(tmp_path / "bad.csv", HEADER, rows)
     refusals = []
     for engine, helper in zip(two_ledgers, (False, True)):
@@ -109,7 +112,9 @@ def test_bad_rows_at_the_end_are_listed_the_same_and_nothing_is_written(two_ledg
             assert conn.execute(select(func.count(Purchase.id))).scalar() == 0
             assert conn.execute(select(func.count(ImportBatch.id))).scalar() == 0
     assert refusals[0] == refusals[1] and "row 3002" in refusals[0] and "without a header" in refusals[0]
+    assert refusals[0].count("row 101,") == 1
     del rows[-1]
+    rows[99].pop()
     write_csv(path, HEADER, rows)
     for engine, helper in zip(two_ledgers, (False, True)):
         with pytest.raises(InputFileError) as info:
