@@ -5,6 +5,7 @@ when any row is bad or the import is interrupted, and leave no process behind.""
 from __future__ import annotations
 
 import datetime as dt
+import itertools
 import multiprocessing
 import os
 import signal
@@ -18,6 +19,7 @@ from sqlalchemy import func, select, text
 
 import db
 from common.errors import InputFileError
+from common.helper_process import HelperProcess
 from db import chain
 from db.models import ImportBatch, Purchase
 from procure import ledger
@@ -94,6 +96,24 @@ def test_the_helper_stores_and_says_what_one_process_does(two_ledgers, tmp_path,
     assert _outcome(results[0]) == _outcome(results[1])
     assert (results[0].lines_added, results[0].lines_present) == (1_501, 1_000) and results[0].notice_count
     assert _stored(one) == _stored(helped)
+
+
+@pytest.mark.parametrize("ahead, told", [("always", []), ("never", [False]), ("alternating", None)])
+def test_new_lines_are_hashed_by_whichever_process_has_time(two_ledgers, tmp_path, monkeypatch, ahead, told):
+    """The helper hashes while it is ahead of the importing process, which hashes the lines itself
+    while it would wait: the same rows, hashes and chain whichever hashed what."""
+    one, helped = two_ledgers
+    answers = {"always": itertools.repeat(True), "never": itertools.repeat(False),
+               "alternating": itertools.cycle((False, True))}[ahead]
+    monkeypatch.setattr(HelperProcess, "ready", lambda self: next(answers))
+    said: list = []
+    real_tell = HelperProcess.tell
+    monkeypatch.setattr(HelperProcess, "tell", lambda self, message: said.append(message) or real_tell(self, message))
+    path = write_csv(tmp_path / "p.csv", HEADER, _rows(5_000))
+    assert _outcome(_import(one, path, monkeypatch, helper=False)) == _outcome(
+        _import(helped, path, monkeypatch, helper=True))
+    assert _stored(one) == _stored(helped)
+    assert said == told if told is not None else said[:4] == [False, True, False, True]
 
 
 def test_bad_rows_at_the_end_are_listed_the_same_and_nothing_is_written(two_ledgers, tmp_path, monkeypatch):
