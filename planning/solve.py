@@ -103,8 +103,11 @@ def run(prob: pulp.LpProblem, solver: str = "highs", time_limit: float | None = 
 
     `start` (values by variable name, HiGHS only) is a feasible solution for the search to begin
     from; PuLP's CBC call takes none. `highs_options` are HiGHS option values (ignored by CBC).
+    Optimal means proven: HiGHS's own default stops a MIP within a relative gap of 1e-4 and calls
+    that optimal (a 30 x 200 facility location: 20678 "optimal", the optimum is 20677), so its gap
+    is 0 here unless the caller says otherwise.
     """
-    options = dict(highs_options or {})
+    options = {"mip_rel_gap": 0.0, **(highs_options or {})}
     _check_arguments(solver, start)
     limit = None if time_limit is None else max(float(time_limit), 0.01)
     log_path = None

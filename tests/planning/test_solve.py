@@ -48,3 +48,14 @@ def test_statuses_from_both_solvers(solver, kind):
 def test_unknown_solver():
     with pytest.raises(ValueError, match="unknown solver 'gurobi'"):
         run(_problem("optimal")[0], "gurobi")
+
+
+def test_highs_optimal_means_proven_not_within_its_default_gap():
+    # HiGHS alone calls a MIP optimal within a relative gap of 1e-4 (on a 30 x 200 facility location,
+    # 20678 against the optimum 20677); run() closes the gap unless told otherwise.
+    prob, _ = _problem("optimal")
+    run(prob, "highs", 10)
+    assert prob.solverModel.getOptionValue("mip_rel_gap")[1] == 0.0
+    prob, _ = _problem("optimal")
+    run(prob, "highs", 10, highs_options={"mip_rel_gap": 0.01})
+    assert prob.solverModel.getOptionValue("mip_rel_gap")[1] == 0.01
