@@ -12,6 +12,7 @@ import pytest
 
 from planning.location import read_orlib_cap, solve_facility_location
 from planning.pricing import items_at_load, knapsack_by_load, knapsack_without_each
+from planning.site_columns import Instance, branch_and_price
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # CI runs in a fresh clone with a copy of shared/ beside it; so does the development checkout.
@@ -203,6 +204,22 @@ def test_branching_and_fixing_are_exercised_and_exact():
     assert result.steps["root_bound"] < expected - 1e-6  # a gap was closed by the search
     assert result.steps["nodes"] >= 1
     check_plan(instance, result)
+
+
+@pytest.mark.parametrize("finish_at_root", [True, False])
+def test_the_root_finished_by_the_compact_model_or_by_branching_is_exact(finish_at_root):
+    instance = generated(21, 12, 60, 1.3)
+    expected = compact_optimum(*instance, single_source=True)
+    data = Instance.of(*instance)
+    found = branch_and_price(data, deadline=time.perf_counter() + 120, finish_at_root=finish_at_root)
+    assert found.proven and found.upper == pytest.approx(expected, abs=1e-6)
+    assert data.plan_cost(found.plan) == pytest.approx(expected, abs=1e-6) and data.fits(found.plan)
+    assert found.steps["root_bound"] < expected - 1e-6
+    if finish_at_root:  # fixing left fewer pairs, and the compact model proved the rest
+        assert found.steps["compact"] == 1 and found.steps["root_pairs_left"] < len(instance[3])
+        assert found.steps["branchings"] == 0
+    else:
+        assert found.steps["branchings"] >= 1
 
 
 def test_engine_and_compact_method_agree():
