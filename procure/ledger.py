@@ -759,7 +759,7 @@ class _FileStage:
         self.writer = writer
         self.helper = None
         if BULK_IMPORT.uses_helper(reader.expected_rows or 0):
-            lead = BULK_IMPORT.lead_rows // CHUNK_ROWS
+            lead = BULK_IMPORT.lead_rows_of(reader.path.suffix) // CHUNK_ROWS
             self.hashing = writer.optimistic
             self.helper = HelperProcess(_parsed_file, reader.path, parser, CHUNK_ROWS, writer.constants, lead,
                                         told=self.hashing, what=f"reading {reader.path.name}")

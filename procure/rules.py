@@ -105,6 +105,11 @@ class BulkImport:
     idle_margin: float = 0.5
     lead_rows: int = 50_000
 
+    def lead_rows_of(self, suffix: str) -> int:
+        """The lead for a file of this suffix: a CSV's rows the helper reads past quickly, a workbook's
+        cost it as much to read past as to read (so there the helper reads them all)."""
+        return self.lead_rows if suffix.lower() in (".csv", ".txt") else 0
+
     def uses_helper(self, rows: int) -> bool:
         cores = len(os.sched_getaffinity(0))
         return rows >= self.helper_from_rows and cores > 1 and os.getloadavg()[0] < cores - self.idle_margin

@@ -116,6 +116,23 @@ def test_new_lines_are_hashed_by_whichever_process_has_time(two_ledgers, tmp_pat
     assert said == told if told is not None else said[:4] == [False, True, False, True]
 
 
+def test_a_workbook_is_read_by_the_helper_alone_and_stores_the_same(two_ledgers, tmp_path, monkeypatch):
+    import openpyxl
+
+    assert BulkImport(lead_rows=5).lead_rows_of(".xlsx") == 0 and BulkImport(lead_rows=5).lead_rows_of(".CSV") == 5
+    workbook = openpyxl.Workbook()
+    sheet = workbook.active
+    sheet.append(HEADER)
+    for row in _rows(2_000):
+        sheet.append(row)
+    path = tmp_path / "p.xlsx"
+    workbook.save(path)
+    one, helped = two_ledgers
+    assert _outcome(_import(one, path, monkeypatch, helper=False)) == _outcome(
+        _import(helped, path, monkeypatch, helper=True))
+    assert _stored(one) == _stored(helped)
+
+
 def test_bad_rows_at_the_end_are_listed_the_same_and_nothing_is_written(two_ledgers, tmp_path, monkeypatch):
     rows = _rows(3_000)
     rows[1_000][5] = "-3"
