@@ -135,6 +135,14 @@ FROM_THE_BOUND = dataclasses.replace(columns.SETTINGS, target_gap=0.0)
 @pytest.fixture
 def from_the_bound(monkeypatch):
     monkeypatch.setattr(columns, "SETTINGS", FROM_THE_BOUND)
+    first_plan = columns._first_plan
+
+    def unproven_first_plan(state):  # as when the first plan's master stops at its time limit
+        finished = first_plan(state)
+        state.first_plan_proven = False
+        return finished
+
+    monkeypatch.setattr(columns, "_first_plan", unproven_first_plan)
 
 
 def test_searching_up_from_the_bound_keeps_both_stages_exact(from_the_bound):
@@ -164,6 +172,7 @@ def test_a_target_without_a_plan_bounds_every_branch_above_it():
     state = columns._ColumnRun(model, "highs", None, columns.ENUMERATION_LIMIT)
     for step in (columns._relax, columns._subset_rows, columns._first_plan, columns._split_by_new_count):
         assert step(state) is None
+    state.first_plan_proven = False  # as when the first plan's master stops at its time limit
     target, _ = columns._first_target(state)
     assert min(b.bound for b in state.branches) < target < state.out.plan.cost
     for branch in [b for b in state.branches if b.bound <= target]:
