@@ -42,8 +42,8 @@ class ColumnSettings:
     violation: float = 0.05  # a triple's left side must exceed 1 by this much
     pricing_limit: int = 200  # columns listed per site when pricing must count the cuts' duals
     least_rise: float = 0.5  # in cost steps: a round that lifts z_LP by less ends the rounds
-    first_plan_share: float = 0.4  # of the time left, for the master in integers over the first columns
-    target_gap: float = 0.01  # a first plan farther above the branches' bound is searched below first
+    first_plan_share: float = 0.2  # of the time left, for the master in integers over the first columns
+    target_rise: float = 0.001  # of the branches' bound: the first target above it when the first plan is unproven
 
 
 SETTINGS = ColumnSettings()
@@ -663,7 +663,7 @@ def _cut_rounds(state: _ColumnRun, lp: LinearMaster, rounds: int) -> LinearMaste
 
 
 def _first_plan(state: _ColumnRun) -> ColumnOutcome | None:
-    """A first plan: the master in integers over the generated columns, within 40% of the time left.
+    """A first plan: the master in integers over the generated columns, within 20% of the time left.
 
     The better it is, the fewer columns the exact step must list.
     """
@@ -867,19 +867,18 @@ def _solve_branch(state: _ColumnRun, branch: "_Branch", pool: list[Column], targ
 def _first_target(state: _ColumnRun) -> tuple[int, float]:
     """The cost up to which the branches are first searched, and by how much to raise it the first
     time no plan is within it (doubled each time after): UB when the first plan is the cheapest over
-    the first columns or within `target_gap` of the branches' least bound, else that bound raised by
-    a tenth of `target_gap` (HK: bound 54.08M, optimum 54.10M; at 0.5% above the bound its pool held
-    13,300 columns). A proven first plan is kept as UB: DF's (41.48M, 2.4% above the bound) is the
-    optimum, and the targets below it took 2 s more.
+    the first columns, else the branches' least bound raised by `target_rise` of it.
 
-    Under load the first plan is at times far from the optimum (HK once 109M against 54.1M): its
-    pools are then too large to list. Searching for plans within a target costs little (small pools,
-    and a cutoff that prunes most of the search), and a target without a plan bounds every branch
-    above it.
+    A first plan whose master stopped at its time limit is at times far from the optimum (HK under
+    load: 109M against 54.1M), and even 0.3-0.7% above it the pools hold 25,000-48,000 columns
+    (generated counties 0, 6, 9). Searching for plans within a target costs little (small pools, and
+    a cutoff that prunes most of the search), and a target without a plan bounds every branch above
+    it. A proven first plan is kept as UB: DF's (41.48M, 2.4% above the bound) is the optimum, and
+    the targets below it took 2 s more.
     """
     cg, upper = state.cg, state.out.plan.cost
     lowest = min((b.bound for b in state.branches), default=upper)
-    rise = max(lowest * SETTINGS.target_gap / 10, cg.step)
-    if state.first_plan_proven or upper - lowest <= SETTINGS.target_gap * upper:
+    rise = max(lowest * SETTINGS.target_rise, cg.step)
+    if state.first_plan_proven:
         return upper, rise
     return round_up(lowest + rise, cg.step), rise

@@ -129,7 +129,7 @@ def test_the_split_covers_every_count_of_new_kindergartens_within_the_best_cost(
 
 # Every search starts one cost step above the branches' bound, whatever the first plan: the targets
 # below UB, each bounding the branches when no plan is within it, are used on every county.
-FROM_THE_BOUND = dataclasses.replace(columns.SETTINGS, target_gap=0.0)
+FROM_THE_BOUND = dataclasses.replace(columns.SETTINGS, target_rise=0.0)
 
 
 @pytest.fixture
