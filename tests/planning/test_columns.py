@@ -115,14 +115,69 @@ def test_the_split_covers_every_count_of_new_kindergartens_within_the_best_cost(
     for step in (columns._relax, columns._subset_rows, columns._first_plan, columns._split_by_new_count):
         assert step(state) is None
     assert len(state.branches) == 2
-    assert columns._exact_master(state) is None
+    outcome = columns._exact_master(state)
     assert state.next_count == {-1: None, 1: None}
     counts = sorted(b.new_count for b in state.branches)
     assert counts == list(range(counts[0], counts[-1] + 1))
-    outcome = columns._children_km_master(state)
     assert outcome.status == "optimal" and outcome.km_proven
     assert len(outcome.plan.new) in counts
     assert outcome.lower_bound == outcome.plan.cost == 39_940_000
     for edge in (counts[0], counts[-1]):
         branch = next(b for b in state.branches if b.new_count == edge)
         assert branch.bound > outcome.plan.cost or edge in (0, len(outcome.plan.new))
+
+
+# Every search starts one cost step above the branches' bound, whatever the first plan: the targets
+# below UB, each bounding the branches when no plan is within it, are used on every county.
+FROM_THE_BOUND = dataclasses.replace(columns.SETTINGS, target_rise=0.0)
+
+
+@pytest.fixture
+def from_the_bound(monkeypatch):
+    monkeypatch.setattr(columns, "SETTINGS", FROM_THE_BOUND)
+    first_plan = columns._first_plan
+
+    def unproven_first_plan(state):  # as when the first plan's master stops at its time limit
+        finished = first_plan(state)
+        state.first_plan_proven = False
+        return finished
+
+    monkeypatch.setattr(columns, "_first_plan", unproven_first_plan)
+
+
+def test_searching_up_from_the_bound_keeps_both_stages_exact(from_the_bound):
+    scenario = KindergartenScenario(village_threshold=40, max_distance_km=4.0, expand_max=40)
+    cases = [(c, None) for c in _tiny_counties(seed=17, count=6)]
+    cases += [(c, scenario) for c in _varied_tiny_counties(seed=9, count=6)]
+    for county, sc in cases:
+        assert_both_stages_match_the_rules(county, sc)
+
+
+@pytest.mark.parametrize("seed", [4, 12])
+def test_searching_up_from_the_bound_matches_the_compact_model_on_generated_counties(from_the_bound, seed):
+    from tests.planning.test_kindergartens import _generated_counties
+    for county in _generated_counties(seed, count=2, villages=24):
+        found = KindergartenModel(county).solve("highs", 60, method="columns")
+        compact = KindergartenModel(county).solve("highs", 60, method="compact")
+        assert found.method == "columns" and found.status == compact.status == "optimal"
+        assert found.summary()["proven"] == {"cost": True, "children_km": True}
+        assert found.cost == compact.cost
+        assert found.children_km == pytest.approx(compact.children_km, rel=1e-6, abs=0.05)
+
+
+def test_a_target_without_a_plan_bounds_every_branch_above_it():
+    # The first target below UB finds no plan on DF (first plan 41.48M, branches' bound 40.48M): every
+    # branch it searched is then bounded one step above it, and the search goes on to the optimum.
+    model = KindergartenModel(_sample_county("DF"))
+    state = columns._ColumnRun(model, "highs", None, columns.ENUMERATION_LIMIT)
+    for step in (columns._relax, columns._subset_rows, columns._first_plan, columns._split_by_new_count):
+        assert step(state) is None
+    state.first_plan_proven = False  # as when the first plan's master stops at its time limit
+    target, _ = columns._first_target(state)
+    assert min(b.bound for b in state.branches) < target < state.out.plan.cost
+    for branch in [b for b in state.branches if b.bound <= target]:
+        pool = columns._pool(state, branch, target)
+        assert columns._solve_branch(state, branch, pool, target) == ""
+        assert not branch.done and branch.bound == target + state.cg.step
+    outcome = columns._exact_master(state)
+    assert outcome.status == "optimal" and outcome.km_proven and outcome.plan.cost == 41_480_000

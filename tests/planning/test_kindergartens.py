@@ -512,3 +512,46 @@ def test_methods_agree_when_no_new_places_may_be_built(tmp_path):
     plans = [KindergartenModel(county, scenario).solve("highs", 30, method=m) for m in ("columns", "compact")]
     assert [p.status for p in plans] == ["optimal", "optimal"]
     assert plans[0].cost == plans[1].cost == scenario.new_cost + 20 * scenario.expand_cost_per_place
+
+
+def _generated_counties(seed: int, count: int, villages: int):
+    """Counties of the benchmark's generator (benchmarks/bench_kindergartens.py), seeded."""
+    import importlib.util
+    import random
+    from pathlib import Path
+    path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_kindergartens.py"
+    spec = importlib.util.spec_from_file_location("bench_kindergartens", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    rng = random.Random(seed)
+    return [bench.make_county(k, villages, rng) for k in range(count)]
+
+
+def test_integer_master_cutoff_keeps_the_optimum_and_proves_none_below():
+    # The exact masters look only at plans within UB (HiGHS's objective_bound): at the optimum's cost
+    # the optimum is found, one cost step below it there is no plan.
+    from planning.columns import ColumnGeneration, solve_by_columns
+    model = KindergartenModel(_sample_county("BT"))
+    best = solve_by_columns(model, "highs", 60)
+    assert best.status == "optimal"
+    cg = ColumnGeneration(model)
+    lp = cg.relax(None)
+    pool = [c for c, _ in cg.enumerate(lp.duals, best.plan.cost - lp.value + 1e3, 200_000)]
+    at, chosen = cg.integer_master(pool, "highs", 60, partition=True, cutoff=best.plan.cost + cg.step / 2)
+    assert at.status == "optimal" and cg.plan(chosen).cost == best.plan.cost
+    below, chosen = cg.integer_master(pool, "highs", 60, partition=True, cutoff=best.plan.cost - cg.step / 2)
+    assert below.status == "infeasible" or cg.plan(chosen).cost > best.plan.cost - cg.step
+
+
+@pytest.mark.parametrize("seed", [3, 8])
+def test_columns_match_the_compact_model_on_generated_counties(seed):
+    # Both stages of the column method (with its cutoffs and branches) against the compact model.
+    for county in _generated_counties(seed, count=2, villages=24):
+        columns = KindergartenModel(county).solve("highs", 60, method="columns")
+        compact = KindergartenModel(county).solve("highs", 60, method="compact")
+        assert columns.status == compact.status
+        if compact.status != "optimal":
+            continue
+        assert columns.summary()["proven"] == compact.summary()["proven"] == {"cost": True, "children_km": True}
+        assert columns.cost == compact.cost
+        assert columns.children_km == pytest.approx(compact.children_km, rel=1e-6, abs=0.05)
