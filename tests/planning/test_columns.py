@@ -99,12 +99,17 @@ def every_cut(monkeypatch):
     monkeypatch.setattr(columns, "SETTINGS", EVERY_CUT)
 
 
-def test_with_many_cuts_both_stages_match_every_plan_enumerated(every_cut):
+def assert_tiny_counties_match_the_rules(tiny_seed: int, varied_seed: int) -> None:
+    """Six tiny counties and six varied ones (with their own scenario), both stages against every plan."""
     scenario = KindergartenScenario(village_threshold=40, max_distance_km=4.0, expand_max=40)
-    cases = [(c, None) for c in _tiny_counties(seed=11, count=6)]
-    cases += [(c, scenario) for c in _varied_tiny_counties(seed=5, count=6)]
+    cases = [(c, None) for c in _tiny_counties(seed=tiny_seed, count=6)]
+    cases += [(c, scenario) for c in _varied_tiny_counties(seed=varied_seed, count=6)]
     for county, sc in cases:
         assert_both_stages_match_the_rules(county, sc)
+
+
+def test_with_many_cuts_both_stages_match_every_plan_enumerated(every_cut):
+    assert_tiny_counties_match_the_rules(tiny_seed=11, varied_seed=5)
 
 
 def test_the_split_covers_every_count_of_new_kindergartens_within_the_best_cost():
@@ -146,11 +151,7 @@ def from_the_bound(monkeypatch):
 
 
 def test_searching_up_from_the_bound_keeps_both_stages_exact(from_the_bound):
-    scenario = KindergartenScenario(village_threshold=40, max_distance_km=4.0, expand_max=40)
-    cases = [(c, None) for c in _tiny_counties(seed=17, count=6)]
-    cases += [(c, scenario) for c in _varied_tiny_counties(seed=9, count=6)]
-    for county, sc in cases:
-        assert_both_stages_match_the_rules(county, sc)
+    assert_tiny_counties_match_the_rules(tiny_seed=17, varied_seed=9)
 
 
 @pytest.mark.parametrize("seed", [4, 12])
