@@ -124,6 +124,10 @@ def run(prob: pulp.LpProblem, solver: str = "highs", time_limit: float | None = 
         if log_path:
             os.unlink(log_path)
     status = _status(prob, solver)
+    if solver == "highs" and status == SolveStatus.TIME_LIMIT_NO_SOLUTION and _highs_never_ran(prob):
+        return SolveResult(SolveStatus.ERROR, solver, seconds, message=(
+            "HiGHS did not start the search: its 'threads' option must stay what it was at this "
+            "process's first solve"))
     objective = pulp.value(prob.objective) if status.has_solution else None
     gap, bound = _gap_and_bound(status, objective, _highs_gap(prob) if solver == "highs" else cbc_gap)
     return SolveResult(status, solver, seconds, objective, gap, bound=bound)
@@ -199,6 +203,17 @@ def _highs_infeasible_or_unbounded(prob: pulp.LpProblem) -> SolveStatus:
     if model.getModelStatus() == highspy.HighsModelStatus.kUnbounded:
         return SolveStatus.UNBOUNDED
     return SolveStatus.INFEASIBLE
+
+
+def _highs_never_ran(prob: pulp.LpProblem) -> bool:
+    """HiGHS left the model's status unset: it refused to run (seen when `threads` differs from the
+    process's first solve: HiGHS starts its threads once), which PuLP reports as not solved."""
+    import highspy
+
+    try:
+        return prob.solverModel.getModelStatus() == highspy.HighsModelStatus.kNotset
+    except AttributeError:
+        return False
 
 
 def _highs_gap(prob: pulp.LpProblem) -> float | None:

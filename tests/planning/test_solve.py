@@ -59,3 +59,12 @@ def test_highs_optimal_means_proven_not_within_its_default_gap():
     prob, _ = _problem("optimal")
     run(prob, "highs", 10, highs_options={"mip_rel_gap": 0.01})
     assert prob.solverModel.getOptionValue("mip_rel_gap")[1] == 0.01
+
+
+def test_highs_refusing_to_run_is_an_error_not_a_time_limit():
+    # HiGHS starts its threads at a process's first solve; a run asking for another number of threads
+    # comes back at once without a solution. Of 1 and 2 threads at least one differs from the first.
+    results = [run(_problem("optimal")[0], "highs", 10, highs_options={"threads": n}) for n in (1, 2, 1, 2)]
+    assert all(r.status in ("optimal", "error") for r in results)
+    refused = [r for r in results if r.status == "error"]
+    assert refused and all("threads" in r.message for r in refused)
