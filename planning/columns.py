@@ -462,12 +462,12 @@ class ColumnGeneration:
         if not then_km:
             prob.setObjective(pulp.LpAffineExpression([(var, c.cost) for var, c in zip(choose, unique)]))
             # Costs are whole cost steps: within less than one of the bound, the plan is proven.
-            options.update(mip_rel_gap=0.0, mip_abs_gap=0.999 * self.step)
+            options["mip_abs_gap"] = 0.999 * self.step
         else:
             # One cost step outweighs every children-km a plan can have, so this is the lexicographic
             # order. Far faster than least children-km under "cost <= C*" (LD: 4.9 s against 22 s).
             prob.setObjective(pulp.LpAffineExpression([(var, self.lexicographic(c)) for var, c in zip(choose, unique)]))
-            options.update(mip_rel_gap=0.0, mip_abs_gap=0.01)  # the relative gap would hide the km
+            options["mip_abs_gap"] = 0.01  # km to the hundredth; run() closes the relative gap, which would hide them
         if cutoff is not None:
             # Prunes every node whose bound exceeds it: a branch with no plan within UB is proven so in
             # a fraction of the time of finding its own least cost (DF, k = 9: 0.8 s against 24 s).

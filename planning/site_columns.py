@@ -16,8 +16,7 @@ is a lower bound on every plan's cost in the node (the serve rows relaxed), so t
 whenever the search stops. Reduced-cost fixing removes every pair and site whose forced LB exceeds
 the best plan's cost. The root, once fixing has done what it can, is finished by the compact model
 over the pairs and sites left (a few seconds of it first, for a better plan to fix against again,
-while that finds better plans),
-from the best plan (fixing keeps every plan cheaper than it, so the
+while that finds better plans), from the best plan (fixing keeps every plan cheaper than it, so the
 compact optimum there is the optimum): fixing leaves a quarter to three quarters of the pairs of a
 tight 30 x 200 instance, which HiGHS then proves in seconds where the search below needed minutes.
 When it stops at the time limit, the root stays open with the compact model's bound. Below the root
@@ -477,8 +476,7 @@ def branch_and_price(data: Instance, solver: str = "highs", deadline: float | No
     y, x, artificial = columns.solution() if relaxation.value is not None else (None, None, True)
     if relaxation.converged and artificial:
         return Outcome(None, math.inf, -math.inf, False, root_infeasible=True, steps=steps)
-    search = _Search(data, columns, solver, deadline, steps)
-    search.finish_at_root = finish_at_root
+    search = _Search(data, columns, solver, deadline, steps, finish_at_root)
     root.bound = relaxation.bound
     t0 = time.perf_counter()
     search.dive_for_plan(root)
@@ -494,8 +492,10 @@ class _MasterFailed(Exception):
 class _Search:
     """Best-bound-first branch and price over the nodes of the module docstring."""
 
-    def __init__(self, data: Instance, columns: SiteColumns, solver: str, deadline: float | None, steps: dict):
+    def __init__(self, data: Instance, columns: SiteColumns, solver: str, deadline: float | None, steps: dict,
+                 finish_at_root: bool = True):
         self.data, self.columns, self.solver, self.deadline, self.steps = data, columns, solver, deadline, steps
+        self.finish_at_root = finish_at_root
         self.plan: np.ndarray | None = None
         self.upper = math.inf
         self.queue: list = []
@@ -505,7 +505,6 @@ class _Search:
         self.again: Node | None = None
         self.failure = ""
         self.stats = {"branchings": 0, "plans": [], "refixed": 0, "compact": 0, "compact_seconds": 0.0}
-        self.finish_at_root = True
         self.root_probes, self.probed_at = 0, math.inf  # the root's short compact runs, and the plan's cost at the last
 
     def offer(self, plan: np.ndarray | None) -> None:
@@ -628,7 +627,7 @@ class _Search:
         left = None if self.deadline is None else max(self.deadline - time.perf_counter(), 0.01)
         if seconds is not None:
             left = seconds if left is None else min(left, seconds)
-        options = {"mip_rel_gap": 0.0, "mip_abs_gap": 0.999 * data.step if data.step else 1e-6}
+        options = {"mip_abs_gap": 0.999 * data.step if data.step else 1e-6}  # run() closes the relative gap
         solved = run(model.prob, self.solver, left, start=start, highs_options=options)
         self.stats["compact"] += 1
         self.stats["compact_seconds"] += solved.seconds

@@ -724,9 +724,13 @@ def _parsed(chunks: Iterable[Chunk], parser: _LineParser, hasher: Callable[[tupl
 
 
 def _parsed_reader(reader: TableReader, parser: _LineParser, chunk_rows: int, hasher=None,
-                   hashing: Inbox | None = None) -> Iterator[_Parsed | ProblemList]:
-    """A file's chunks parsed, then the reader's own problems (cells outside any column)."""
-    yield from _parsed(reader.chunks(chunk_rows), parser, hasher, hashing)
+                   hashing: Inbox | None = None, skip_chunks: int = 0) -> Iterator[_Parsed | ProblemList]:
+    """A file's chunks parsed, past the first `skip_chunks` (read, not parsed), then the reader's own
+    problems (cells outside any column), the chunks read past included."""
+    chunks = reader.chunks(chunk_rows)
+    for _ in itertools.islice(chunks, skip_chunks):
+        pass
+    yield from _parsed(chunks, parser, hasher, hashing)
     yield reader.problems
 
 
@@ -734,16 +738,11 @@ def _parsed_file(path: Path, parser: _LineParser, chunk_rows: int, constants: di
                  hashing: Inbox) -> Iterator[_Parsed | ProblemList]:
     """_parsed_reader in a helper process, which opens the file again, reads past the first
     `skip_chunks` chunks (the importing process parses those itself) and also hashes the lines while
-    the importing process expects them to be new (a re-import's lines are not inserted). The
-    reader's own problems cover the whole file, the chunks read past too."""
+    the importing process expects them to be new (a re-import's lines are not inserted)."""
     with _no_cyclic_gc():
         reader = TableReader(path, PURCHASE_FIELDS, max_problems=LISTED_PROBLEMS)
         try:
-            chunks = reader.chunks(chunk_rows)
-            for _ in itertools.islice(chunks, skip_chunks):
-                pass
-            yield from _parsed(chunks, parser, _hasher(constants), hashing)
-            yield reader.problems
+            yield from _parsed_reader(reader, parser, chunk_rows, _hasher(constants), hashing, skip_chunks)
         finally:
             reader.close()
 
