@@ -11,6 +11,8 @@ See KINDERGARTENS.md §4.
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import math
 import time
 from dataclasses import dataclass, field
@@ -40,7 +42,6 @@ class ColumnSettings:
     per_round: int = 30  # most violated cuts added per round
     per_village: int = 3  # cuts a village may enter per round (spreads the cuts over the county)
     violation: float = 0.05  # a triple's left side must exceed 1 by this much
-    pricing_limit: int = 200  # columns listed per site when pricing must count the cuts' duals
     least_rise: float = 0.5  # in cost steps: a round that lifts z_LP by less ends the rounds
     first_plan_share: float = 0.2  # of the time left, for the master in integers over the first columns
     target_rise: float = 0.001  # of the branches' bound: the first target above it when the first plan is unproven
@@ -237,11 +238,10 @@ class ColumnGeneration:
                      if self._reduced_of(site, served, build, duals) < -PRICING_TOLERANCE]
         if improving:
             return least, improving
-        listed, complete = self._within(site, duals, -PRICING_TOLERANCE, SETTINGS.pricing_limit)
-        listed.sort(key=lambda column: column[2])
-        if complete:  # every column left out has reduced cost above -PRICING_TOLERANCE
-            least = listed[0][2] if listed else -PRICING_TOLERANCE
-        return least, [(served, build) for served, build, _ in listed[:3]]
+        listed, _ = self._within(site, duals, -PRICING_TOLERANCE, 0, keep=3)
+        # Every column left out costs more than the third listed or more than -PRICING_TOLERANCE.
+        least = listed[0][2] if listed else -PRICING_TOLERANCE
+        return least, [(served, build) for served, build, _ in listed]
 
     def _knapsack(self, site: str, duals: np.ndarray) -> tuple[float, list[tuple[tuple[int, ...], Build]]]:
         """The site's least reduced cost without the cuts (0 if none is negative) and the columns that improve."""
@@ -355,43 +355,70 @@ class ColumnGeneration:
             out += [(self._column(v.code, served, build), reduced) for served, build, reduced in listed]
         return out
 
-    def _within(self, site: str, duals: np.ndarray, slack: float,
-                limit: int) -> tuple[list[tuple[tuple[int, ...], Build, float]], bool]:
+    def _within(self, site: str, duals: np.ndarray, slack: float, limit: int,
+                keep: int | None = None) -> tuple[list[tuple[tuple[int, ...], Build, float]], bool]:
         """The columns at `site` with reduced cost at most `slack`, subset-row cuts counted, as (served,
         build, reduced cost); and False when there are more than `limit` (the list then stops there).
+        With `keep`, only the `keep` least of them (the slack tightens to the worst kept once full).
 
         Depth first over the villages by falling dual. A cut's penalty -σ ⌊|S ∩ T|/2⌋ enters when the
         second village of its triple does and never leaves, so a branch is cut when even the best
-        duals still to come that fit (`knapsack_suffixes`) cannot bring it within `slack`.
+        duals still to come that fit (`knapsack_suffixes`) cannot bring it within `slack`; and the
+        loop over the next village stops at the first from which even that cannot (the suffixes'
+        bound only falls further on).
         """
         per_place = self.model.scenario.expand_cost_per_place
         penalties = self._penalties(duals)
         items = sorted(self.reach.get(site, []), key=lambda i: -duals[i])
         out: list[tuple[tuple[int, ...], Build, float]] = []
+        kept: list[tuple[float, int, tuple[int, ...], Build]] = []  # a max-heap on reduced cost, by negation
+        order = itertools.count()  # ties in the heap never reach the tuples behind
         for build in self.builds[site]:
-            capacity = build.places + build.expand_max
+            capacity, places = build.places + build.expand_max, build.places
             fit = [i for i in items if self.children[i] <= capacity]
-            gain = [max(0.0, duals[i]) for i in fit]
-            rest = knapsack_suffixes([self.children[i] for i in fit], gain, capacity)
+            weight = [self.children[i] for i in fit]
+            gain = [max(0.0, float(duals[i])) for i in fit]
+            rest = knapsack_suffixes(weight, gain, capacity).tolist()
+            # A cut's other two villages as bits of the positions in `fit` (0: never served here).
+            bit = {i: 1 << j for j, i in enumerate(fit)}
+            cut = [[(bit.get(a, 0), bit.get(b, 0), w) for a, b, w in penalties.get(i, ())] for i in fit]
             base = self._build_reduced(site, build, duals)
-            stack: list[tuple[int, int, float, tuple[int, ...]]] = [(0, 0, 0.0, ())]
+            n = len(fit)
+            stack: list[tuple[int, int, float, int]] = [(0, 0, 0.0, 0)]
             while stack:
-                k, load, value, served = stack.pop()  # value: duals gained less cut penalties
-                reduced = base - value + per_place * max(0, load - build.places)
+                k, load, value, mask = stack.pop()  # value: duals gained less cut penalties
+                reduced = base - value + per_place * max(0, load - places)
                 if reduced <= slack:
-                    if len(out) >= limit:
+                    served = tuple(fit[j] for j in range(n) if mask >> j & 1)
+                    if keep is not None:
+                        heapq.heappush(kept, (-reduced, next(order), served, build))
+                        if len(kept) > keep:
+                            heapq.heappop(kept)
+                        if len(kept) == keep:
+                            slack = min(slack, -kept[0][0])
+                    elif len(out) >= limit:
                         return out, False
-                    out.append((served, build, reduced))
-                for j in range(k, len(fit)):
-                    c = self.children[fit[j]]
-                    if load + c > capacity:
+                    else:
+                        out.append((served, build, reduced))
+                room = capacity - load
+                for j in range(k, n):
+                    if reduced - rest[j][room] > slack:
+                        break
+                    c = weight[j]
+                    if c > room:
                         continue
-                    penalty = sum(w for a, b, w in penalties.get(fit[j], ()) if (a in served) != (b in served))
-                    # Later villages can only lower the reduced cost by the duals of those that still fit.
-                    if (base - value - gain[j] + penalty - rest[j + 1, capacity - load - c]
-                            + per_place * max(0, load + c - build.places) > slack):
+                    bound = base - value - gain[j] - rest[j + 1][room - c] + per_place * max(0, load + c - places)
+                    if bound > slack:
                         continue
-                    stack.append((j + 1, load + c, value + gain[j] - penalty, served + (fit[j],)))
+                    penalty = 0.0
+                    for in_a, in_b, w in cut[j]:
+                        if bool(mask & in_a) != bool(mask & in_b):
+                            penalty += w
+                    if bound + penalty > slack:
+                        continue
+                    stack.append((j + 1, load + c, value + gain[j] - penalty, mask | 1 << j))
+        if keep is not None:
+            out = [(served, build, -negated) for negated, _, served, build in sorted(kept, reverse=True)]
         return out, True
 
     def add_subset_rows(self, settings: "ColumnSettings | None" = None) -> int:
