@@ -378,7 +378,9 @@ class ColumnGeneration:
             fit = [i for i in items if self.children[i] <= capacity]
             weight = [self.children[i] for i in fit]
             gain = [max(0.0, float(duals[i])) for i in fit]
-            rest = knapsack_suffixes(weight, gain, capacity).tolist()
+            # by_room[r][j]: what the villages from j on can still add within r children.
+            by_room = knapsack_suffixes(weight, gain, capacity).T.tolist()
+            expansion = [per_place * max(0, load - places) for load in range(capacity + 1)]
             # A cut's other two villages as bits of the positions in `fit` (0: never served here).
             bit = {i: 1 << j for j, i in enumerate(fit)}
             cut = [[(bit.get(a, 0), bit.get(b, 0), w) for a, b, w in penalties.get(i, ())] for i in fit]
@@ -387,9 +389,9 @@ class ColumnGeneration:
             stack: list[tuple[int, int, float, int]] = [(0, 0, 0.0, 0)]
             while stack:
                 k, load, value, mask = stack.pop()  # value: duals gained less cut penalties
-                reduced = base - value + per_place * max(0, load - places)
+                reduced = base - value + expansion[load]
                 if reduced <= slack:
-                    served = tuple(fit[j] for j in range(n) if mask >> j & 1)
+                    served = tuple(sorted(fit[j] for j in range(n) if mask >> j & 1))
                     if keep is not None:
                         heapq.heappush(kept, (-reduced, next(order), served, build))
                         if len(kept) > keep:
@@ -401,20 +403,23 @@ class ColumnGeneration:
                     else:
                         out.append((served, build, reduced))
                 room = capacity - load
+                within = by_room[room]
+                need = reduced - slack  # what the villages still to come must add
+                allowed = slack - base + value  # a child's expansion less its gains may reach this
                 for j in range(k, n):
-                    if reduced - rest[j][room] > slack:
+                    if within[j] < need:
                         break
                     c = weight[j]
                     if c > room:
                         continue
-                    bound = base - value - gain[j] - rest[j + 1][room - c] + per_place * max(0, load + c - places)
-                    if bound > slack:
+                    bound = expansion[load + c] - gain[j] - by_room[room - c][j + 1]
+                    if bound > allowed:
                         continue
                     penalty = 0.0
                     for in_a, in_b, w in cut[j]:
                         if bool(mask & in_a) != bool(mask & in_b):
                             penalty += w
-                    if bound + penalty > slack:
+                    if bound + penalty > allowed:
                         continue
                     stack.append((j + 1, load + c, value + gain[j] - penalty, mask | 1 << j))
         if keep is not None:

@@ -82,6 +82,45 @@ def test_enumeration_with_cut_penalties_lists_exactly_the_columns_within_the_sla
     assert pruned > 0  # the penalties count
 
 
+def test_listing_and_pricing_with_cuts_agree_with_every_subset_of_a_site():
+    # Independent of the depth-first listing and its bounds: every subset of a small site's villages,
+    # under every build that can hold it, its reduced cost by the column's own formula.
+    from itertools import combinations
+    model = KindergartenModel(_sample_county("CJ"))
+    cg = ColumnGeneration(model)
+    lp = cg.relax(None)
+    for _ in range(3):
+        if not cg.add_subset_rows(EVERY_CUT):
+            break
+        lp = cg.relax(None, lp.bound)
+    duals = np.asarray(cg.h.getSolution().row_dual)
+    small = [v.code for v in cg.villages if 3 <= len(cg.reach.get(v.code, [])) <= 11][:12]
+    assert len(small) >= 4
+    for site in small:
+        every = {}
+        villages = cg.reach[site]
+        for size in range(len(villages) + 1):
+            for served in combinations(sorted(villages), size):
+                load = sum(cg.children[i] for i in served)
+                for build in cg.builds[site]:
+                    if load <= build.places + build.expand_max:
+                        column = cg._column(site, served, build)
+                        every[(served, build)] = cg.reduced_cost(column, duals)
+        for slack in (-columns.PRICING_TOLERANCE, 200_000.0, 800_000.0):
+            listed, complete = cg._within(site, duals, slack, 10 ** 6)
+            assert complete
+            assert {(s, b) for s, b, _ in listed} >= {k for k, r in every.items() if r <= slack - 1e-6}
+            assert {(s, b) for s, b, _ in listed} <= {k for k, r in every.items() if r <= slack + 1e-6}
+        least, found = cg._price(site, duals)
+        best = min(every.values())
+        if best < -columns.PRICING_TOLERANCE:
+            assert least == pytest.approx(best, abs=1e-6)
+            third = sorted(every.values())[min(2, len(every) - 1)]
+            assert found and all(every[k] <= third + 1e-6 for k in found)
+        else:
+            assert least <= best + 1e-6 and all(every[k] < -columns.PRICING_TOLERANCE for k in found)
+
+
 def test_pricing_with_cuts_reaches_the_lp_optimum_over_all_columns():
     # After the rounds, no column (cuts counted) has a negative reduced cost: the enumeration at
     # slack -PRICING_TOLERANCE finds none.
