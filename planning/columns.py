@@ -246,16 +246,18 @@ class ColumnGeneration:
     def _knapsack(self, site: str, duals: np.ndarray) -> tuple[float, list[tuple[tuple[int, ...], Build]]]:
         """The site's least reduced cost without the cuts (0 if none is negative) and the columns that improve."""
         sc = self.model.scenario
-        items = [i for i in self.reach.get(site, []) if duals[i] > TOLERANCE]
+        builds = self.builds[site]
+        # One table for every build: a set of exactly L children fits any build holding L.
+        top = max((build.places + build.expand_max for build in builds), default=0)
+        fit = [i for i in self.reach.get(site, []) if duals[i] > TOLERANCE and self.children[i] <= top]
+        weights = [self.children[i] for i in fit]
+        # best[L]: the largest sum of duals of villages with exactly L children in all.
+        best, take = knapsack_by_load(weights, [duals[i] for i in fit], top)
         least, found = 0.0, []
-        for build in self.builds[site]:
+        for build in builds:
             capacity = build.places + build.expand_max
-            fit = [i for i in items if self.children[i] <= capacity]
-            weights = [self.children[i] for i in fit]
-            # best[L]: the largest sum of duals of villages with exactly L children in all.
-            best, take = knapsack_by_load(weights, [duals[i] for i in fit], capacity)
             load = np.arange(capacity + 1)
-            value = best - sc.expand_cost_per_place * np.maximum(0, load - build.places)
+            value = best[:capacity + 1] - sc.expand_cost_per_place * np.maximum(0, load - build.places)
             chosen_load = int(np.argmax(value))
             reduced = self._build_reduced(site, build, duals) - value[chosen_load]
             least = min(least, reduced)
