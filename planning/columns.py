@@ -375,19 +375,22 @@ class ColumnGeneration:
         out: list[tuple[tuple[int, ...], Build, float]] = []
         kept: list[tuple[float, int, tuple[int, ...], Build]] = []  # a max-heap on reduced cost, by negation
         order = itertools.count()  # ties in the heap never reach the tuples behind
-        for build in self.builds[site]:
+        builds = self.builds[site]
+        # One table for every build: what fits a room of r children is the same whatever the build.
+        top = max((build.places + build.expand_max for build in builds), default=0)
+        fit = [i for i in items if self.children[i] <= top]
+        weight = [self.children[i] for i in fit]
+        gain = [max(0.0, float(duals[i])) for i in fit]
+        # by_room[r][j]: what the villages from j on can still add within r children.
+        by_room = knapsack_suffixes(weight, gain, top).T.tolist()
+        # A cut's other two villages as bits of the positions in `fit` (0: never served here).
+        bit = {i: 1 << j for j, i in enumerate(fit)}
+        cut = [[(bit.get(a, 0), bit.get(b, 0), w) for a, b, w in penalties.get(i, ())] for i in fit]
+        n = len(fit)
+        for build in builds:
             capacity, places = build.places + build.expand_max, build.places
-            fit = [i for i in items if self.children[i] <= capacity]
-            weight = [self.children[i] for i in fit]
-            gain = [max(0.0, float(duals[i])) for i in fit]
-            # by_room[r][j]: what the villages from j on can still add within r children.
-            by_room = knapsack_suffixes(weight, gain, capacity).T.tolist()
             expansion = [per_place * max(0, load - places) for load in range(capacity + 1)]
-            # A cut's other two villages as bits of the positions in `fit` (0: never served here).
-            bit = {i: 1 << j for j, i in enumerate(fit)}
-            cut = [[(bit.get(a, 0), bit.get(b, 0), w) for a, b, w in penalties.get(i, ())] for i in fit]
             base = self._build_reduced(site, build, duals)
-            n = len(fit)
             stack: list[tuple[int, int, float, int]] = [(0, 0, 0.0, 0)]
             while stack:
                 k, load, value, mask = stack.pop()  # value: duals gained less cut penalties
