@@ -56,17 +56,21 @@ def test_a_separated_cut_is_violated_by_the_lp_and_met_by_every_plan_found(code)
         assert sum(len(served & set(triple)) // 2 for served in by_site.values()) <= 1
 
 
-def test_enumeration_with_cut_penalties_lists_exactly_the_columns_within_the_slack():
-    # With cuts in the master, the listing that adds each cut's penalty as villages enter must give
-    # the same columns as listing without the cuts (their duals set to 0) and then counting them.
-    model = KindergartenModel(_sample_county("CJ"))
-    cg = ColumnGeneration(model)
+def _cj_with_cuts():
+    """CJ's master LP after up to three rounds of every cut, and its duals."""
+    cg = ColumnGeneration(KindergartenModel(_sample_county("CJ")))
     lp = cg.relax(None)
     for _ in range(3):
         if not cg.add_subset_rows(EVERY_CUT):
             break
         lp = cg.relax(None, lp.bound)
-    duals = np.asarray(cg.h.getSolution().row_dual)
+    return cg, np.asarray(cg.h.getSolution().row_dual)
+
+
+def test_enumeration_with_cut_penalties_lists_exactly_the_columns_within_the_slack():
+    # With cuts in the master, the listing that adds each cut's penalty as villages enter must give
+    # the same columns as listing without the cuts (their duals set to 0) and then counting them.
+    cg, duals = _cj_with_cuts()
     assert any(duals[row] < -1e-6 for row in cg.cut_rows)
     without = duals.copy()
     without[cg.cut_rows] = 0.0
@@ -86,14 +90,7 @@ def test_listing_and_pricing_with_cuts_agree_with_every_subset_of_a_site():
     # Independent of the depth-first listing and its bounds: every subset of a small site's villages,
     # under every build that can hold it, its reduced cost by the column's own formula.
     from itertools import combinations
-    model = KindergartenModel(_sample_county("CJ"))
-    cg = ColumnGeneration(model)
-    lp = cg.relax(None)
-    for _ in range(3):
-        if not cg.add_subset_rows(EVERY_CUT):
-            break
-        lp = cg.relax(None, lp.bound)
-    duals = np.asarray(cg.h.getSolution().row_dual)
+    cg, duals = _cj_with_cuts()
     small = [v.code for v in cg.villages if 3 <= len(cg.reach.get(v.code, [])) <= 11][:12]
     assert len(small) >= 4
     for site in small:
