@@ -160,6 +160,9 @@ class ColumnGeneration:
         self.villages = model.county.villages
         self.township = {v.code: v.township for v in self.villages}
         self.builds = {v.code: builds(model, v) for v in self.villages}
+        # The most children any build at the site can take: one pricing table serves all its builds.
+        self.most_held = {site: max((b.places + b.expand_max for b in options), default=0)
+                          for site, options in self.builds.items()}
         self.step = cost_step(model)
         inf = highspy.kHighsInf
         h = highspy.Highs()
@@ -246,9 +249,8 @@ class ColumnGeneration:
     def _knapsack(self, site: str, duals: np.ndarray) -> tuple[float, list[tuple[tuple[int, ...], Build]]]:
         """The site's least reduced cost without the cuts (0 if none is negative) and the columns that improve."""
         sc = self.model.scenario
-        builds = self.builds[site]
+        builds, top = self.builds[site], self.most_held[site]
         # One table for every build: a set of exactly L children fits any build holding L.
-        top = max((build.places + build.expand_max for build in builds), default=0)
         fit = [i for i in self.reach.get(site, []) if duals[i] > TOLERANCE and self.children[i] <= top]
         weights = [self.children[i] for i in fit]
         # best[L]: the largest sum of duals of villages with exactly L children in all.
@@ -375,9 +377,8 @@ class ColumnGeneration:
         out: list[tuple[tuple[int, ...], Build, float]] = []
         kept: list[tuple[float, int, tuple[int, ...], Build]] = []  # a max-heap on reduced cost, by negation
         order = itertools.count()  # ties in the heap never reach the tuples behind
-        builds = self.builds[site]
+        builds, top = self.builds[site], self.most_held[site]
         # One table for every build: what fits a room of r children is the same whatever the build.
-        top = max((build.places + build.expand_max for build in builds), default=0)
         fit = [i for i in items if self.children[i] <= top]
         weight = [self.children[i] for i in fit]
         gain = [max(0.0, float(duals[i])) for i in fit]

@@ -120,7 +120,7 @@ def run(prob: pulp.LpProblem, solver: str = "highs", time_limit: float | None = 
     start_time = time.perf_counter()
     try:
         engine, log_path = _engine(solver, limit, start, options, start_time)
-        _solve(prob, engine, start, limit, options, start_time)
+        _solve(prob, engine, start, options)
     except Exception as exc:  # the solver libraries raise many types; all mean "no result"
         return SolveResult(SolveStatus.ERROR, solver, time.perf_counter() - start_time,
                            message=str(exc) or type(exc).__name__)
@@ -162,8 +162,7 @@ def _engine(solver: str, limit: float | None, start: dict[str, float] | None,
         return pulp.PULP_CBC_CMD(msg=False, timeLimit=limit, logPath=log_path), log_path
 
 
-def _solve(prob: pulp.LpProblem, engine: pulp.LpSolver, start: dict[str, float] | None,
-           limit: float | None, options: dict, start_time: float) -> None:
+def _solve(prob: pulp.LpProblem, engine: pulp.LpSolver, start: dict[str, float] | None, options: dict) -> None:
     """Run the engine; when HiGHS handed back its start's values instead of its solution, solve again."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -173,8 +172,7 @@ def _solve(prob: pulp.LpProblem, engine: pulp.LpSolver, start: dict[str, float] 
             # the start's, not those of the objective it reported. Then solve again without it.
             reported = prob.solverModel.getInfo().objective_function_value
             if abs(pulp.value(prob.objective) - reported) > 1e-6 * max(1.0, abs(reported)):
-                remaining = None if limit is None else max(limit - (time.perf_counter() - start_time), 0.01)
-                prob.solve(pulp.HiGHS(msg=False, timeLimit=remaining, **options))
+                prob.solve(_HiGHSWithStart(None, engine.deadline, msg=False, timeLimit=engine.timeLimit, **options))
 
 
 def _status(prob: pulp.LpProblem, solver: str) -> SolveStatus:

@@ -1,3 +1,5 @@
+import time
+
 import pulp
 import pytest
 
@@ -73,8 +75,6 @@ def test_highs_refusing_to_run_is_an_error_not_a_time_limit():
 def test_highs_time_limit_counts_the_building_of_the_model(monkeypatch):
     # PuLP hands a model of 57,000 columns to HiGHS in about a second; a county ran that much past its
     # limit. The time limit HiGHS gets is what is left of the caller's once the model is built.
-    import time
-    import planning.solve as solve
     built = pulp.HiGHS.buildSolverModel
 
     def slow_build(self, lp):
@@ -83,6 +83,6 @@ def test_highs_time_limit_counts_the_building_of_the_model(monkeypatch):
 
     monkeypatch.setattr(pulp.HiGHS, "buildSolverModel", slow_build)
     prob, _ = _problem("optimal")
-    result = solve.run(prob, "highs", 2)
+    result = run(prob, "highs", 2)
     assert result.status == "optimal"
     assert 0.9 < prob.solverModel.getOptionValue("time_limit")[1] < 1.4
