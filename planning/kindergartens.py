@@ -915,3 +915,7 @@ def _stop_processes(pool: ProcessPoolExecutor) -> None:
         process.terminate()
     for process in processes:
         process.join(timeout=5)
+    for process in processes:  # SIGTERM can be ignored (a disposition inherited at spawn); SIGKILL cannot
+        if process.is_alive():
+            process.kill()
+            process.join()
