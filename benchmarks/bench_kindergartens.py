@@ -74,7 +74,9 @@ def main() -> None:
     def progress(county_plan) -> None:
         done.append(county_plan)
         if len(done) % 100 == 0:
-            print(f"  ... {len(done)}/{wanted} counties, {time.perf_counter() - t0:.0f} s", file=sys.stderr, flush=True)
+            both_so_far = sum(c.proven["children_km"] for c in done)
+            print(f"  ... {len(done)}/{wanted} counties, {time.perf_counter() - t0:.0f} s, "
+                  f"{both_so_far} proven in both stages", file=sys.stderr, flush=True)
 
     plan = plan_province(counties, KindergartenScenario(), args.solver, args.time_limit, args.jobs,
                          progress=progress, method=args.method, scheduler=args.scheduler)
