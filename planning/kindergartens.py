@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import math
 import multiprocessing
+import multiprocessing.connection
 import os
 import time
 from concurrent.futures import ProcessPoolExecutor, as_completed
@@ -910,12 +911,18 @@ def _stop_processes(pool: ProcessPoolExecutor) -> None:
         terminate()
         return
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    manager = getattr(pool, "_executor_manager_thread", None)
     pool.shutdown(wait=False, cancel_futures=True)
     for process in processes:
         process.terminate()
-    for process in processes:
-        process.join(timeout=5)
-    for process in processes:  # SIGTERM can be ignored (a disposition inherited at spawn); SIGKILL cannot
-        if process.is_alive():
-            process.kill()
-            process.join()
+    # Waiting on the sentinels, not with join(): the pool's manager thread reaps the processes, and a
+    # second waiter racing it for the exit status can see a dead process as alive.
+    running = {process.sentinel: process for process in processes}
+    deadline = time.monotonic() + 5
+    while running and time.monotonic() < deadline:
+        for sentinel in multiprocessing.connection.wait(list(running), timeout=max(0.0, deadline - time.monotonic())):
+            del running[sentinel]
+    for process in running.values():  # SIGTERM can be ignored (a disposition inherited at spawn); SIGKILL cannot
+        process.kill()
+    if manager is not None:
+        manager.join(timeout=10)

@@ -9,6 +9,7 @@ module again); they find their marker files through FUPIN_TEST_MARKERS.
 from __future__ import annotations
 
 import json
+import multiprocessing
 import os
 import socket
 import time
@@ -222,6 +223,21 @@ def test_a_raising_progress_stops_the_local_processes_at_once(counties, clean_ma
     # may still be ending: they are not the pool's).
     assert len(_RecordingPool.started) == 2
     assert not [p for p in _RecordingPool.started if p.is_alive()]
+
+
+def test_stopping_the_local_processes_waits_for_each_to_be_reaped():
+    """The pool's manager thread reaps its processes too. Waiting with join() raced it for their exit
+    status, and about one stop in ten saw a dead process as alive (and would SIGKILL its pid)."""
+    spawn = multiprocessing.get_context("spawn")
+    for _ in range(30):
+        pool = ProcessPoolExecutor(max_workers=2, mp_context=spawn)
+        first = pool.submit(abs, -1)  # stdlib functions: the processes start in a fraction of a second
+        for _ in range(3):
+            pool.submit(time.sleep, 60)
+        first.result()
+        processes = list(pool._processes.values())
+        kindergartens._stop_processes(pool)
+        assert len(processes) == 2 and not [p for p in processes if p.is_alive()]
 
 
 def test_a_raising_progress_stops_the_cluster_run_at_once(cluster, counties, clean_markers, monkeypatch):
