@@ -904,12 +904,9 @@ def _solve_in_processes(tasks: list[tuple], jobs: int, solved: Callable[[CountyP
 
 
 def _stop_processes(pool: ProcessPoolExecutor) -> None:
-    """Cancel the counties not started and end the processes solving the others, at once
-    (`shutdown` alone would wait for each running county's time limit)."""
-    terminate = getattr(pool, "terminate_workers", None)  # Python 3.14
-    if terminate is not None:
-        terminate()
-        return
+    """Cancel the counties not started and end the processes solving the others at once, returning
+    when they are gone (`shutdown` alone would wait for each running county's time limit, and
+    Python 3.14's `terminate_workers` does not wait)."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
     manager = getattr(pool, "_executor_manager_thread", None)
     pool.shutdown(wait=False, cancel_futures=True)
