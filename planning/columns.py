@@ -831,7 +831,8 @@ def _exact_master(state: _ColumnRun) -> ColumnOutcome | None:
                    if not b.done and b.bound <= target and b.new_count not in failed]
         if not waiting:
             if target < upper:  # no plan within the target: every branch is bounded above it
-                rise *= 2
+                # By the same step each time: doubling it overshot into larger pools than the optimum
+                # needs (C0035: 20,757 columns, unproven at 10 s; 11,299 this way, proven in 8.7 s).
                 target = round_up(target + rise, cg.step)
                 continue
             # Counts farther out only once the branches within reach are done: by then UB is lower.
@@ -908,9 +909,9 @@ def _solve_branch(state: _ColumnRun, branch: "_Branch", pool: list[Column], targ
 
 
 def _first_target(state: _ColumnRun) -> tuple[int, float]:
-    """The cost up to which the branches are first searched, and by how much to raise it the first
-    time no plan is within it (doubled each time after): UB when the first plan is the cheapest over
-    the first columns, else the branches' least bound raised by `target_rise` of it.
+    """The cost up to which the branches are first searched, and by how much to raise it each time
+    no plan is within it: UB when the first plan is the cheapest over the first columns, else the
+    branches' least bound raised by `target_rise` of it.
 
     A first plan whose master stopped at its time limit is at times far from the optimum (HK under
     load: 109M against 54.1M), and even 0.3-0.7% above it the pools hold 25,000-48,000 columns

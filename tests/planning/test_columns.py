@@ -218,3 +218,27 @@ def test_a_target_without_a_plan_bounds_every_branch_above_it():
         assert not branch.done and branch.bound == target + state.cg.step
     outcome = columns._exact_master(state)
     assert outcome.status == "optimal" and outcome.km_proven and outcome.plan.cost == 41_480_000
+
+
+def test_each_target_without_a_plan_rises_by_the_same_step(monkeypatch):
+    # DF from the bound (40.48M) to its optimum (41.48M): a step of target_rise each time, not doubled
+    # (doubling overshot into pools larger than the optimum needs), and still exact.
+    model = KindergartenModel(_sample_county("DF"))
+    state = columns._ColumnRun(model, "highs", None, columns.ENUMERATION_LIMIT)
+    for step in (columns._relax, columns._subset_rows, columns._first_plan, columns._split_by_new_count):
+        assert step(state) is None
+    state.first_plan_proven = False  # as when the first plan's master stops at its time limit
+    first, rise = columns._first_target(state)
+    searched = []
+    solve_branch = columns._solve_branch
+
+    def recording(state, branch, pool, target):
+        searched.append(target)
+        return solve_branch(state, branch, pool, target)
+
+    monkeypatch.setattr(columns, "_solve_branch", recording)
+    outcome = columns._exact_master(state)
+    assert outcome.status == "optimal" and outcome.km_proven and outcome.plan.cost == 41_480_000
+    below = sorted({t for t in searched if t < 41_480_000})
+    assert below[0] == first and len(below) >= 5
+    assert max(b - a for a, b in zip(below, below[1:])) <= rise + state.cg.step
