@@ -202,14 +202,20 @@ def test_searching_up_from_the_bound_matches_the_compact_model_on_generated_coun
         assert found.children_km == pytest.approx(compact.children_km, rel=1e-6, abs=0.05)
 
 
+def _df_with_an_unproven_first_plan():
+    """DF after the split (first plan 41.48M, its optimum; branches' bound 40.48M), its first plan
+    taken as unproven, as when the first plan's master stops at its time limit."""
+    state = columns._ColumnRun(KindergartenModel(_sample_county("DF")), "highs", None, columns.ENUMERATION_LIMIT)
+    for step in (columns._relax, columns._subset_rows, columns._first_plan, columns._split_by_new_count):
+        assert step(state) is None
+    state.first_plan_proven = False
+    return state
+
+
 def test_a_target_without_a_plan_bounds_every_branch_above_it():
     # The first target below UB finds no plan on DF (first plan 41.48M, branches' bound 40.48M): every
     # branch it searched is then bounded one step above it, and the search goes on to the optimum.
-    model = KindergartenModel(_sample_county("DF"))
-    state = columns._ColumnRun(model, "highs", None, columns.ENUMERATION_LIMIT)
-    for step in (columns._relax, columns._subset_rows, columns._first_plan, columns._split_by_new_count):
-        assert step(state) is None
-    state.first_plan_proven = False  # as when the first plan's master stops at its time limit
+    state = _df_with_an_unproven_first_plan()
     target, _ = columns._first_target(state)
     assert min(b.bound for b in state.branches) < target < state.out.plan.cost
     for branch in [b for b in state.branches if b.bound <= target]:
@@ -223,11 +229,7 @@ def test_a_target_without_a_plan_bounds_every_branch_above_it():
 def test_each_target_without_a_plan_rises_by_the_same_step(monkeypatch):
     # DF from the bound (40.48M) to its optimum (41.48M): a step of target_rise each time, not doubled
     # (doubling overshot into pools larger than the optimum needs), and still exact.
-    model = KindergartenModel(_sample_county("DF"))
-    state = columns._ColumnRun(model, "highs", None, columns.ENUMERATION_LIMIT)
-    for step in (columns._relax, columns._subset_rows, columns._first_plan, columns._split_by_new_count):
-        assert step(state) is None
-    state.first_plan_proven = False  # as when the first plan's master stops at its time limit
+    state = _df_with_an_unproven_first_plan()
     first, rise = columns._first_target(state)
     searched = []
     solve_branch = columns._solve_branch
