@@ -2,6 +2,7 @@
 
 import csv
 import importlib.util
+import random
 from pathlib import Path
 
 import pytest
@@ -31,7 +32,7 @@ def test_wall_on_hands_each_county_to_the_first_free_process(bench, seconds, pro
 
 
 def test_the_per_county_file_has_a_row_per_county_with_its_proven_stages(bench, tmp_path):
-    counties = [bench.make_county(k, 12, __import__("random").Random(5)) for k in range(2)]
+    counties = [bench.make_county(k, 12, random.Random(5)) for k in range(2)]
     plans = [KindergartenModel(c).solve("highs", 60) for c in counties]
     path = tmp_path / "counties.csv"
     bench.write_counties(str(path), plans)
