@@ -111,15 +111,15 @@ def main() -> None:
     both = sum(c.proven["children_km"] for c in plan.counties)
     n = len(counties)
     scale = args.total_counties / n
-    gaps = sorted(c.gap or 0.0 for c in plan.counties if c.has_solution)
-    worst = max((c for c in plan.counties if c.has_solution), key=lambda c: c.gap or 0.0, default=None)
+    planned = sorted((c for c in plan.counties if c.has_solution), key=lambda c: c.gap or 0.0)
+    gaps = [c.gap or 0.0 for c in planned]
     label = "whole country" if n == args.total_counties else "sample"
     where = f"the Dask cluster at {args.scheduler}" if args.scheduler else f"{args.jobs} processes"
     print(f"{label}: {n} counties x {per} villages ({sum(len(c.villages) for c in counties):,} villages), "
           f"{where}, solver {args.solver}, method {args.method}, "
           f"time limit {args.time_limit:g} s per county (generation {gen:.1f} s)")
     print(f"  planned: {len(gaps)}/{n}; proven optimal: {optimal}/{n} (cost), {both}/{n} (both stages); gap median {gaps[len(gaps) // 2]:.2%}, "
-          f"90th percentile {gaps[int(len(gaps) * 0.9)]:.2%}, worst {gaps[-1]:.2%} ({worst.county})"
+          f"90th percentile {gaps[int(len(gaps) * 0.9)]:.2%}, worst {gaps[-1]:.2%} ({planned[-1].county})"
           if gaps else "  no county planned")
     print(f"  total cost {sum(c.cost for c in plan.counties if c.has_solution):,} yuan")
     print(f"  model building: {build:.2f} s   solver: {solve:.2f} s   ratio build/solve {build / max(solve, 1e-9):.3f}")

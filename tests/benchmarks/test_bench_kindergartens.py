@@ -1,23 +1,17 @@
 """The country benchmark's own arithmetic: the estimate for N processes and the per-county file."""
 
 import csv
-import importlib.util
 import random
-from pathlib import Path
 
 import pytest
 
 from planning.kindergartens import KindergartenModel
-
-PATH = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_kindergartens.py"
+from tests.planning.test_kindergartens import bench_kindergartens
 
 
 @pytest.fixture(scope="module")
 def bench():
-    spec = importlib.util.spec_from_file_location("bench_kindergartens", PATH)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+    return bench_kindergartens()
 
 
 @pytest.mark.parametrize("seconds, processes, wall", [

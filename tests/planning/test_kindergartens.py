@@ -514,17 +514,23 @@ def test_methods_agree_when_no_new_places_may_be_built(tmp_path):
     assert plans[0].cost == plans[1].cost == scenario.new_cost + 20 * scenario.expand_cost_per_place
 
 
-def _generated_counties(seed: int, count: int, villages: int):
-    """Counties of the benchmark's generator (benchmarks/bench_kindergartens.py), seeded."""
+def bench_kindergartens():
+    """benchmarks/bench_kindergartens.py as a module (the benchmarks are scripts, not a package)."""
     import importlib.util
-    import random
     from pathlib import Path
     path = Path(__file__).resolve().parents[2] / "benchmarks" / "bench_kindergartens.py"
     spec = importlib.util.spec_from_file_location("bench_kindergartens", path)
     bench = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(bench)
+    return bench
+
+
+def _generated_counties(seed: int, count: int, villages: int):
+    """Counties of the benchmark's generator (benchmarks/bench_kindergartens.py), seeded."""
+    import random
     rng = random.Random(seed)
-    return [bench.make_county(k, villages, rng) for k in range(count)]
+    make_county = bench_kindergartens().make_county
+    return [make_county(k, villages, rng) for k in range(count)]
 
 
 def test_integer_master_cutoff_keeps_the_optimum_and_proves_none_below():
