@@ -638,6 +638,7 @@ class _ColumnRun:
         self.first_plan_proven = False  # the first plan is the cheapest over the first columns
         self.branches: list[_Branch] = []  # the counts of new kindergartens a plan within UB may build
         self.next_count: dict[int, int | None] = {}  # per side (down -1, up +1), None once closed
+        self.count_lp: dict[int, LinearMaster] = {}  # the master LP of each count reached
         # A plan's other columns may each be below 0 by up to PRICING_TOLERANCE (they were left out).
         self.margin = 1.0 + PRICING_TOLERANCE * len(self.cg.villages)
 
@@ -751,6 +752,15 @@ def _split_by_new_count(state: _ColumnRun) -> ColumnOutcome | None:
     for direction in (-1, 1):
         if not _next_count(state, direction):
             return state.lap("split", "no time left for the branches on new kindergartens", out_of_time=True)
+    # The LP of the next count on each side too, kept aside until the search reaches that count: it
+    # takes a fraction of a second, most counties need it later to close the side, and a county
+    # stopped by the time limit has its bound from it (`_beyond`).
+    for direction in (-1, 1):
+        count = state.next_count[direction]
+        if count is not None and count >= 0 and not state.past_deadline():
+            lp = _count_lp(state, count)
+            if lp.converged:
+                state.count_lp[count] = lp
     out.columns = len(cg.columns)
     state.lap("split")
     return None
@@ -771,12 +781,10 @@ def _next_count(state: _ColumnRun, direction: int) -> bool:
         return True
     if state.past_deadline():
         return False
-    cg.fix_new_count(count)
-    lp = cg.relax(state.deadline)
-    out.iterations += lp.iterations
-    cg.fix_new_count(None)
+    lp = state.count_lp.get(count) or _count_lp(state, count)
     if not lp.converged:
         return False
+    state.count_lp[count] = lp
     bound = round_up(lp.bound, cg.step)
     best_count = sum(c.build.new for c in state.chosen)
     if bound > upper and (count - best_count) * direction > 0:
@@ -785,6 +793,47 @@ def _next_count(state: _ColumnRun, direction: int) -> bool:
         state.branches.append(_Branch(count, lp, bound))
         state.next_count[direction] = count + direction
     return True
+
+
+def _beyond(state: _ColumnRun, direction: int) -> int | None:
+    """A lower bound on every plan whose count of new kindergartens lies beyond the last count reached
+    on this side (down -1, up +1), or None when convexity gives none.
+
+    z_k, the master LP with Σ_j n_j λ_j = k, is convex in k. So when the last count reached, k, has
+    z_k ≥ z_(k - direction), every count further out has z ≥ z_k + (z_k - z_(k - direction)). Known
+    are bounds: z_k at least its LP's Lagrangian bound, z_(k - direction) at most its LP's value.
+    """
+    count = state.next_count[direction]
+    if count is None:
+        return None
+    known, found = state.count_lp, []
+    # From the next count's own LP, solved ahead (`_split_by_new_count`): z ≥ its bound from there on;
+    # from the last count reached: z ≥ its bound and the rise once more.
+    for here, ahead in ((count, 0), (count - direction, 1)):
+        before = here - direction
+        if here in known and before in known:
+            rise = known[here].bound - known[before].value
+            if rise >= 0:
+                found.append(round_up(known[here].bound + ahead * rise, state.cg.step))
+    return max(found, default=None)
+
+
+def _close_by_convexity(state: _ColumnRun) -> None:
+    """Close each side whose counts not yet reached all cost more than the best plan (`_beyond`)."""
+    for direction in (-1, 1):
+        bound = _beyond(state, direction)
+        if bound is not None and bound > state.out.plan.cost:
+            state.next_count[direction] = None
+
+
+def _count_lp(state: _ColumnRun, count: int) -> LinearMaster:
+    """The master LP with Σ_j n_j λ_j = count, by column generation."""
+    cg = state.cg
+    cg.fix_new_count(count)
+    lp = cg.relax(state.deadline)
+    state.out.iterations += lp.iterations
+    cg.fix_new_count(None)
+    return lp
 
 
 def _pool(state: _ColumnRun, branch: _Branch, upper: int) -> list[Column] | None:
@@ -836,6 +885,7 @@ def _exact_master(state: _ColumnRun) -> ColumnOutcome | None:
                 target = round_up(target + rise, cg.step)
                 continue
             # Counts farther out only once the branches within reach are done: by then UB is lower.
+            _close_by_convexity(state)
             sides = [d for d, count in state.next_count.items() if count is not None]
             if not sides:
                 break
@@ -862,10 +912,12 @@ def _exact_master(state: _ColumnRun) -> ColumnOutcome | None:
         stopped = _solve_branch(state, branch, pool, target) or stopped
         if not branch.done and branch.bound <= target:  # stopped before the end
             failed.add(branch.new_count)
-    # Counts not yet reached are bounded by the root's bound only.
+    # Counts not yet reached: by convexity where it gives a bound, else by the root's.
+    _close_by_convexity(state)
     reached = all(count is None for count in state.next_count.values())
-    out.lower_bound = min([out.plan.cost] + ([] if reached else [out.lower_bound or 0])
-                          + [b.bound for b in state.branches])
+    beyond = [max(out.lower_bound or 0, _beyond(state, d) or 0)
+              for d, count in state.next_count.items() if count is not None]
+    out.lower_bound = min([out.plan.cost] + beyond + [b.bound for b in state.branches])
     if out.lower_bound < out.plan.cost:
         return state.lap("exact_master", stopped, out_of_time=True)
     out.status = SolveStatus.OPTIMAL

@@ -3,6 +3,7 @@ the number of new kindergartens; both stages checked against enumerating every p
 
 import dataclasses
 import math
+import types
 
 import numpy as np
 import pytest
@@ -166,6 +167,49 @@ def test_the_split_covers_every_count_of_new_kindergartens_within_the_best_cost(
     for edge in (counts[0], counts[-1]):
         branch = next(b for b in state.branches if b.new_count == edge)
         assert branch.bound > outcome.plan.cost or edge in (0, len(outcome.plan.new))
+
+
+def _lp(value: float, bound: float) -> columns.LinearMaster:
+    return columns.LinearMaster(value, None, bound, True, False, 0)
+
+
+def test_counts_beyond_the_last_reached_are_bounded_by_convexity():
+    # z_k is convex in k: once the LP rises from one count to the next, it rises at least as much
+    # again one count further out. Known are bounds: z_k ≥ its bound, z_k ≤ its value.
+    state = types.SimpleNamespace(cg=types.SimpleNamespace(step=10), next_count={-1: 3, 1: 7},
+                                  count_lp={4: _lp(100.0, 98.0), 5: _lp(90.0, 89.0), 6: _lp(95.0, 94.0)})
+    assert columns._beyond(state, -1) == 110  # 98 + (98 - 90), rounded up to the cost step
+    assert columns._beyond(state, 1) == 100  # 94 + (94 - 90)
+    state.count_lp[7] = _lp(120.0, 118.0)  # the next count's LP, solved ahead: its own bound
+    assert columns._beyond(state, 1) == 120
+    # Falling towards the side, or a side closed: no bound from convexity.
+    state.count_lp, state.next_count = {4: _lp(90.0, 89.0), 5: _lp(100.0, 98.0)}, {-1: 3, 1: None}
+    assert columns._beyond(state, -1) is None and columns._beyond(state, 1) is None
+    # The bounds must rise, not merely the values: 4's bound 89.5 under 5's value 90 proves nothing.
+    state.count_lp, state.next_count = {4: _lp(91.0, 89.5), 5: _lp(90.0, 89.0)}, {-1: 3, 1: None}
+    assert columns._beyond(state, -1) is None
+
+
+@pytest.mark.parametrize("code", ["TC", "CJ"])
+def test_the_bound_beyond_the_counts_reached_holds_for_the_counts_further_out(code):
+    # Each count's master LP further out than the split reached costs at least what `_beyond` says.
+    state = columns._ColumnRun(KindergartenModel(_sample_county(code)), "highs", None, columns.ENUMERATION_LIMIT)
+    for step in (columns._relax, columns._subset_rows, columns._first_plan, columns._split_by_new_count):
+        assert step(state) is None
+    step, checked, reached = state.cg.step, 0, sorted(state.count_lp)
+    for direction in (-1, 1):
+        if state.next_count[direction] is None:  # a side closed at the split: further out all the same
+            state.next_count[direction] = reached[0] - 1 if direction < 0 else reached[-1] + 1
+        bound = columns._beyond(state, direction)
+        if bound is None:
+            continue
+        for count in range(state.next_count[direction], state.next_count[direction] + 3 * direction, direction):
+            if count < 0:
+                break
+            lp = columns._count_lp(state, count)
+            assert lp.converged and columns.round_up(lp.value, step) >= bound
+            checked += 1
+    assert checked >= 3
 
 
 # Every search starts one cost step above the branches' bound, whatever the first plan: the targets
