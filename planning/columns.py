@@ -638,7 +638,7 @@ class _ColumnRun:
         self.first_plan_proven = False  # the first plan is the cheapest over the first columns
         self.branches: list[_Branch] = []  # the counts of new kindergartens a plan within UB may build
         self.next_count: dict[int, int | None] = {}  # per side (down -1, up +1), None once closed
-        self.count_lp: dict[int, LinearMaster] = {}  # the master LP of each count reached
+        self.count_lp: dict[int, LinearMaster] = {}  # each count's master LP that converged (reached or ahead)
         # A plan's other columns may each be below 0 by up to PRICING_TOLERANCE (they were left out).
         self.margin = 1.0 + PRICING_TOLERANCE * len(self.cg.villages)
 
@@ -758,9 +758,7 @@ def _split_by_new_count(state: _ColumnRun) -> ColumnOutcome | None:
     for direction in (-1, 1):
         count = state.next_count[direction]
         if count is not None and count >= 0 and not state.past_deadline():
-            lp = _count_lp(state, count)
-            if lp.converged:
-                state.count_lp[count] = lp
+            _count_lp(state, count)
     out.columns = len(cg.columns)
     state.lap("split")
     return None
@@ -784,7 +782,6 @@ def _next_count(state: _ColumnRun, direction: int) -> bool:
     lp = state.count_lp.get(count) or _count_lp(state, count)
     if not lp.converged:
         return False
-    state.count_lp[count] = lp
     bound = round_up(lp.bound, cg.step)
     best_count = sum(c.build.new for c in state.chosen)
     if bound > upper and (count - best_count) * direction > 0:
@@ -827,12 +824,14 @@ def _close_by_convexity(state: _ColumnRun) -> None:
 
 
 def _count_lp(state: _ColumnRun, count: int) -> LinearMaster:
-    """The master LP with Σ_j n_j λ_j = count, by column generation."""
+    """The master LP with Σ_j n_j λ_j = count, by column generation; kept in `count_lp` once converged."""
     cg = state.cg
     cg.fix_new_count(count)
     lp = cg.relax(state.deadline)
     state.out.iterations += lp.iterations
     cg.fix_new_count(None)
+    if lp.converged:
+        state.count_lp[count] = lp
     return lp
 
 
